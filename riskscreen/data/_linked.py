@@ -1,12 +1,23 @@
-"""The :class:`LinkedHistories` container (constructor only; see validate/save/load)."""
+"""The :class:`LinkedHistories` container: tables, validation, save/load, reprs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pandas as pd
 
-from riskscreen.data._tables import TABLE_NAMES, CustomSource, empty_table
+from riskscreen.data._io import check_source_name, load_histories, save_histories
+from riskscreen.data._tables import TABLE_NAMES, TABLES, CustomSource, empty_table
+from riskscreen.data._validation import (
+    DataValidationError,
+    coerce_table,
+    find_problems,
+)
+
+_SUMMARY_COLUMNS = ["rows", "pupils", "first_date", "last_date"]
 
 
 class LinkedHistories:
@@ -22,7 +33,33 @@ class LinkedHistories:
 missing_education, interventions : DataFrame or None
         The canonical tables.
     custom : mapping of str to (DataFrame, CustomSource), optional
-        Extra event tables by name.
+        Extra event tables by name (see :meth:`add_source`).
+
+    Attributes
+    ----------
+    custom : dict of str to (DataFrame, CustomSource)
+        The custom event tables.
+
+    See Also
+    --------
+    LinkedHistories.validate : check every rule of the data model.
+    LinkedHistories.save, LinkedHistories.load : a folder of Parquet files.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscreen.data import LinkedHistories
+    >>> pupils = pd.DataFrame({
+    ...     "pupil_id": [1, 2],
+    ...     "birth_month": pd.to_datetime(["2010-03-01", "2011-07-01"]),
+    ...     "sex": ["F", "M"],
+    ...     "ethnicity": ["WBRI", "BAFR"],
+    ...     "first_language": ["ENG", "OTH"],
+    ...     "idaci_decile": pd.array([3, None], dtype="Int64"),
+    ... })
+    >>> histories = LinkedHistories(pupils=pupils).validate()
+    >>> histories.n_pupils
+    2
     """
 
     def __init__(
@@ -57,6 +94,458 @@ missing_education, interventions : DataFrame or None
             setattr(self, name, empty_table(name) if frame is None else frame)
         self.custom: dict[str, tuple[pd.DataFrame, CustomSource]] = dict(custom or {})
 
+    # ------------------------------------------------------------------ tables
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The canonical tables by name (custom tables not included)."""
         return {name: getattr(self, name) for name in TABLE_NAMES}
+
+    def all_tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name: the canonical ones, then the custom ones."""
+        out = self.tables()
+        out.update({name: frame for name, (frame, _) in self.custom.items()})
+        return out
+
+    def add_source(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        id_column: str = "pupil_id",
+        date_column: str = "date",
+        end_date_column: str | None = None,
+        value_columns: Iterable[str] | None = None,
+    ) -> LinkedHistories:
+        """Attach a custom event table (housing, youth justice, police notifications, ...).
+
+        The table is kept as given (not copied), validated by :meth:`validate`
+        (the id column refers to pupils, dates are dates, ends are not before
+        starts) and saved and loaded with the canonical tables.
+
+        Parameters
+        ----------
+        name : str
+            Name of the source, an identifier such as ``"youth_justice"``. It
+            must not be a canonical table name nor an attached source.
+        frame : DataFrame
+            One row per event (or spell).
+        id_column : str, default="pupil_id"
+            Column holding the pupil key.
+        date_column : str, default="date"
+            Column holding the event date (or spell start).
+        end_date_column : str or None, default=None
+            Column holding the spell end, if the rows are spells.
+        value_columns : iterable of str or None, default=None
+            Columns that features may aggregate. None means every column
+            other than the id and date columns.
+
+        Returns
+        -------
+        self : LinkedHistories
+            The same object, modified in place, so calls can be chained.
+
+        Raises
+        ------
+        ValueError
+            If the name clashes with a canonical table or an attached source,
+            is not an identifier, or a named column is not in ``frame``.
+        TypeError
+            If ``frame`` is not a DataFrame.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from riskscreen.data import LinkedHistories
+        >>> notices = pd.DataFrame({"pupil_id": [1], "date": pd.to_datetime(["2023-05-02"]),
+        ...                         "kind": ["domestic_abuse"]})
+        >>> histories = LinkedHistories().add_source("police_notices", notices)
+        >>> histories.custom["police_notices"][1].value_columns
+        ('kind',)
+        """
+        check_source_name(name)
+        if name in self.custom:
+            raise ValueError(
+                f"A custom source named {name!r} is already attached. "
+                f"Use remove_source({name!r}) first to replace it."
+            )
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                f"The 'frame' parameter of add_source must be a pandas DataFrame. "
+                f"Got {type(frame).__name__} instead."
+            )
+        dates = [date_column] if end_date_column is None else [date_column, end_date_column]
+        if value_columns is None:
+            values = tuple(c for c in frame.columns if c not in (id_column, *dates))
+        else:
+            values = tuple([value_columns] if isinstance(value_columns, str) else value_columns)
+        for role, column in [("id_column", id_column)] + [
+            ("date_column" if i == 0 else "end_date_column", c) for i, c in enumerate(dates)
+        ]:
+            if column not in frame.columns:
+                raise ValueError(
+                    f"The {role!r} of custom source {name!r} must be a column of the frame. "
+                    f"Got {column!r}; the columns are {', '.join(map(str, frame.columns))}."
+                )
+        missing = [c for c in values if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"The 'value_columns' of custom source {name!r} must be columns of the frame. "
+                f"Not found: {', '.join(map(str, missing))}."
+            )
+        source = CustomSource(
+            id_column=id_column,
+            date_column=date_column,
+            end_date_column=end_date_column,
+            value_columns=tuple(str(c) for c in values),
+        )
+        self.custom[name] = (frame, source)
+        return self
+
+    def remove_source(self, name: str) -> LinkedHistories:
+        """Detach a custom source by name and return self.
+
+        Raises
+        ------
+        KeyError
+            If no custom source has that name.
+        """
+        if name not in self.custom:
+            raise KeyError(f"No custom source named {name!r}. Attached: {list(self.custom)}.")
+        del self.custom[name]
+        return self
+
+    @property
+    def n_pupils(self) -> int:
+        """Number of distinct pupils in the pupils table."""
+        pupils = self.pupils
+        if isinstance(pupils, pd.DataFrame) and "pupil_id" in pupils.columns:
+            return int(pupils["pupil_id"].nunique())
+        return 0
+
+    def copy(self, deep: bool = True) -> LinkedHistories:
+        """A copy of every table (deep by default), custom sources included."""
+        frames = {name: frame.copy(deep=deep) for name, frame in self.tables().items()}
+        custom = {name: (frame.copy(deep=deep), src) for name, (frame, src) in self.custom.items()}
+        return type(self)(**frames, custom=custom)
+
+    # --------------------------------------------------------------- validation
+
+    def validate(self) -> LinkedHistories:
+        """Check every rule of the data model; raise one error listing every problem.
+
+        Rules, per canonical table (declared in :data:`riskscreen.data.TABLES`):
+
+        - **structure**: the table is a DataFrame with unique column names and
+          every required column;
+        - **dtype**: each canonical column has the canonical dtype family
+          (dates: any tz-naive ``datetime64`` unit; integers: any integer
+          dtype; codes: a pandas string dtype; flags: boolean), see
+          :mod:`riskscreen.data._schemas`;
+        - **nullable**: no missing values in non-nullable columns;
+        - **code**: values come from the column's DfE code set;
+        - **bounds**: numbers within the declared bounds, floats finite, and in attendance
+          ``sessions_authorised_absent + sessions_unauthorised_absent <=
+          sessions_possible``;
+        - **date_order**: each spell ends on or after it starts;
+        - **duplicate_key**: each table key appears once;
+        - **unknown_pupil / unknown_school**: every ``pupil_id`` in an event
+          table is in pupils; every ``school_id`` in enrolments, attendance
+          and exclusions is in schools, when schools has rows;
+        - **implausible_date**: every date lies between 1990-01-01 and
+          2099-12-31 and is a whole day (no time of day); ``birth_month``
+          is the first of a month;
+        - **before_birth**: no event (the table's event date) before the
+          pupil's birth month.
+
+        Custom sources: the id column exists, is an integer column without
+        missing values and refers to pupils; the date column exists, is a
+        date column without missing values, plausible and not before birth;
+        the end column, if any, is a date on or after the start; the value
+        columns exist.
+
+        Returns
+        -------
+        self : LinkedHistories
+            When every rule holds, so calls can be chained:
+            ``LinkedHistories(...).validate().save(path)``.
+
+        Raises
+        ------
+        DataValidationError
+            Listing every problem (table, column, number of rows, example row
+            index labels, what was expected); see ``.problems`` and
+            ``.to_frame()``. No other exception is raised, however broken
+            the tables are.
+        """
+        problems = find_problems(self)
+        if problems:
+            raise DataValidationError(problems)
+        return self
+
+    def is_valid(self) -> bool:
+        """Whether :meth:`validate` would pass."""
+        return not find_problems(self)
+
+    # -------------------------------------------------------------- construction
+
+    @classmethod
+    def from_frames(
+        cls,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        coerce: bool = True,
+        validate: bool = True,
+    ) -> LinkedHistories:
+        """Build from a mapping of canonical table name to DataFrame, converting dtypes.
+
+        Meant for analysts bringing their own extracts: dates given as text
+        (ISO ``2021-09-06`` or UK ``06/09/2021``), ids and counts given as
+        text or floats, flags as ``Y/N`` or ``True/False`` are converted to
+        the canonical dtypes. Values that cannot be converted are reported,
+        never dropped silently.
+
+        Parameters
+        ----------
+        frames : mapping of str to DataFrame
+            Canonical tables by name; absent tables are empty.
+        coerce : bool, default=True
+            Convert canonical columns to their canonical dtypes.
+        validate : bool, default=True
+            Run :meth:`validate` on the result.
+
+        Returns
+        -------
+        LinkedHistories
+
+        Raises
+        ------
+        ValueError
+            If a name is not a canonical table.
+        DataValidationError
+            Listing values that could not be converted (rule
+            ``"unreadable"``) and, if ``validate``, every other problem.
+        """
+        unknown = [name for name in frames if name not in TABLES]
+        if unknown:
+            raise ValueError(
+                f"Unknown table name(s) {', '.join(map(repr, unknown))}. Expected canonical "
+                f"tables ({', '.join(TABLE_NAMES)}); attach other tables with add_source."
+            )
+        converted = {}
+        problems = []
+        for name, frame in frames.items():
+            if coerce and isinstance(frame, pd.DataFrame):
+                frame, found = coerce_table(name, frame)
+                problems += found
+            converted[name] = frame
+        histories = cls(**converted)
+        if validate:
+            problems += find_problems(histories)
+        if problems:
+            raise DataValidationError(problems)
+        return histories
+
+    @classmethod
+    def read_csv(
+        cls, path: str | os.PathLike, *, validate: bool = True, **read_csv_kwargs
+    ) -> LinkedHistories:
+        """Read canonical tables from a folder of ``<table>.csv`` files.
+
+        Every file is read as text and converted as in :meth:`from_frames`;
+        tables without a file are empty.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder holding e.g. ``pupils.csv``, ``exclusions.csv``.
+        validate : bool, default=True
+            Run :meth:`validate` on the result.
+        **read_csv_kwargs
+            Passed to :func:`pandas.read_csv` (e.g. ``sep=";"``).
+
+        Returns
+        -------
+        LinkedHistories
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder does not exist or holds no canonical CSV file.
+        DataValidationError
+            As :meth:`from_frames`; problems name the table of each file.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"Cannot read CSV tables: folder {folder} does not exist.")
+        frames = {}
+        for name in TABLE_NAMES:
+            file = folder / f"{name}.csv"
+            if file.is_file():
+                frames[name] = pd.read_csv(file, dtype="str", **read_csv_kwargs)
+        if not frames:
+            raise FileNotFoundError(
+                f"No canonical CSV file in {folder}: expected files such as pupils.csv "
+                f"(one of {', '.join(f'{n}.csv' for n in TABLE_NAMES)})."
+            )
+        return cls.from_frames(frames, coerce=True, validate=validate)
+
+    # --------------------------------------------------------------------- I/O
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Write every table to a folder of Parquet files, atomically.
+
+        Layout::
+
+            <path>/manifest.json          tables, row counts, dtypes, custom-source
+                                          metadata, riskscreen and format versions
+            <path>/<table>.parquet        the ten canonical tables, always
+            <path>/custom/<name>.parquet  one per custom source
+
+        Everything is written to a temporary folder beside ``path`` and
+        renamed into place when complete; a failed save leaves no
+        half-written folder and keeps any previous content intact. Tables
+        are saved as they are: call :meth:`validate` first if you need
+        valid data on disk.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The folder to write.
+        overwrite : bool, default=True
+            Replace a folder previously written by ``save``. A non-empty
+            folder that is not a saved LinkedHistories is never replaced.
+
+        Returns
+        -------
+        Path
+            The folder written.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` is a file, a non-empty folder without a manifest, or
+            a saved folder and ``overwrite`` is False.
+        """
+        return save_histories(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LinkedHistories:
+        """Read a folder written by :meth:`save`, exactly as it was saved.
+
+        Columns, their order, dtypes, values and the index of every table
+        (custom ones included) come back as saved.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A folder written by :meth:`save`.
+
+        Returns
+        -------
+        LinkedHistories
+
+        Raises
+        ------
+        FileNotFoundError
+            If the folder, its ``manifest.json`` or a table file is missing
+            (the message names the file).
+        ValueError
+            If the manifest or a file cannot be read or does not match.
+        """
+        histories = load_histories(path)
+        if cls is not LinkedHistories:
+            return cls(**histories.tables(), custom=histories.custom)
+        return histories
+
+    # ------------------------------------------------------------------ reprs
+
+    def summary(self) -> pd.DataFrame:
+        """One row per table: rows, pupils covered and the date range.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by table name (canonical tables, then custom ones), with
+            columns ``rows``, ``pupils`` (distinct pupil ids), ``first_date``
+            and ``last_date`` (over every date column of the table; NaT when
+            there is none).
+        """
+        records = []
+        names = []
+        for name, frame in self.all_tables().items():
+            names.append(name)
+            records.append(self._describe(name, frame))
+        out = pd.DataFrame.from_records(records, columns=_SUMMARY_COLUMNS)
+        out.index = pd.Index(names, name="table")
+        out["rows"] = out["rows"].astype("Int64")
+        out["pupils"] = out["pupils"].astype("Int64")
+        out["first_date"] = pd.to_datetime(out["first_date"]).astype("datetime64[us]")
+        out["last_date"] = pd.to_datetime(out["last_date"]).astype("datetime64[us]")
+        return out
+
+    def _describe(self, name: str, frame: object) -> tuple:
+        if not isinstance(frame, pd.DataFrame):
+            return (None, None, pd.NaT, pd.NaT)
+        if name in TABLES:
+            id_column = "pupil_id" if "pupil_id" in TABLES[name].columns else None
+            date_columns = TABLES[name].date_columns
+        else:
+            source = self.custom[name][1]
+            id_column = source.id_column
+            date_columns = [source.date_column, source.end_date_column]
+        pupils = None
+        if id_column is not None and id_column in frame.columns:
+            try:
+                pupils = int(frame[id_column].nunique())
+            except Exception:  # noqa: BLE001 - unhashable junk in an invalid table
+                pupils = None
+        first, last = pd.NaT, pd.NaT
+        for column in date_columns:
+            if column is None or column not in frame.columns:
+                continue
+            values = frame[column]
+            if not (isinstance(values, pd.Series) and values.dtype.kind == "M"):
+                continue
+            lo, hi = values.min(), values.max()
+            if pd.notna(lo) and (pd.isna(first) or lo < first):
+                first = lo
+            if pd.notna(hi) and (pd.isna(last) or hi > last):
+                last = hi
+        return (len(frame), pupils, first, last)
+
+    def __repr__(self) -> str:
+        tables = self.all_tables()
+        filled = [
+            f"{name}={len(frame):,}"
+            for name, frame in tables.items()
+            if isinstance(frame, pd.DataFrame) and len(frame)
+        ]
+        body = ", ".join(filled) if filled else "empty"
+        return f"{type(self).__name__}({self.n_pupils:,} pupils; rows: {body})"
+
+    def _repr_html_(self) -> str:
+        summary = self.summary()
+        head = ["table", "rows", "columns", "pupils", "date range"]
+        lines = [
+            '<div class="riskscreen-linked-histories">',
+            f"<p><strong>{html.escape(type(self).__name__)}</strong>: "
+            f"{self.n_pupils:,} pupils, {len(self.custom)} custom source(s)</p>",
+            '<table class="dataframe" border="1">',
+            "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>",
+            "<tbody>",
+        ]
+        tables = self.all_tables()
+        for name, row in summary.iterrows():
+            frame = tables[name]
+            n_columns = len(frame.columns) if isinstance(frame, pd.DataFrame) else ""
+            rows = "" if pd.isna(row["rows"]) else f"{int(row['rows']):,}"
+            pupils = "" if pd.isna(row["pupils"]) else f"{int(row['pupils']):,}"
+            if pd.isna(row["first_date"]):
+                dates = ""
+            else:
+                dates = f"{row['first_date'].date()} to {row['last_date'].date()}"
+            label = html.escape(str(name)) + (" <em>(custom)</em>" if name in self.custom else "")
+            cells = [label, rows, str(n_columns), pupils, dates]
+            lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        lines += ["</tbody>", "</table>", "</div>"]
+        return "\n".join(lines)
