@@ -58,12 +58,12 @@ def synth(
     from riskscreen.data import DataValidationError
     from riskscreen.datasets import make_linked_histories
 
-    histories = make_linked_histories(
-        n_pupils=pupils, n_years=years, start_year=start_year, seed=seed
-    )
     try:
+        histories = make_linked_histories(
+            n_pupils=pupils, n_years=years, start_year=start_year, seed=seed
+        )
         histories.validate()
-    except DataValidationError as exc:  # pragma: no cover - generator bug
+    except (ValueError, DataValidationError) as exc:
         _fail(str(exc))
     histories.save(out)
     summary = histories.summary()

@@ -36,3 +36,25 @@ def test_synth_rejects_nonpositive_pupils(tmp_path):
     result = runner.invoke(app, ["synth", "--pupils", "0", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0
     assert not (tmp_path / "x").exists()
+
+
+def test_synth_turns_library_errors_into_a_clean_message(tmp_path):
+    result = runner.invoke(app, ["synth", "--pupils", "3", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "Error:" in result.output
+    assert "n_pupils" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_synth_writes_a_folder_that_loads_and_validates(tmp_path):
+    from riskscreen.data import LinkedHistories
+
+    out = tmp_path / "la"
+    result = runner.invoke(
+        app, ["synth", "--pupils", "600", "--years", "2", "--seed", "3", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    loaded = LinkedHistories.load(out)
+    loaded.validate()
+    assert loaded.exclusions.shape[0] > 0
+    assert f"Wrote {out}" in result.output
