@@ -1,0 +1,332 @@
+"""Benchmark the as-of-date feature engine on synthetic data read from Parquet.
+
+For each size (default 100k and 1M pupils) and each number of as-of dates (1 and 6),
+every case runs in a fresh subprocess so its peak RSS is its own:
+
+- ``library``        build_features(folder, dates) with the default spec;
+- ``library-to-parquet`` the same, written by DuckDB to Parquet (``output_path=``)
+                     instead of returned as a DataFrame: the out-of-core route;
+- ``library-subset`` build_features with a 3-feature spec (suspension_count_1y,
+                     attendance_rate_1y, fsm_now);
+- ``hand-written``   one DuckDB query written by hand computing the same 3 features
+                     for the same cohort.
+
+The ratio column is library-subset / hand-written. Synthetic data come from
+``riskscreen.datasets.make_linked_histories`` at ``--base`` pupils; larger sizes are
+made by tiling that base with shifted pupil_id / school_id offsets, streamed to Parquet
+(so 1M pupils are 10 shifted copies of a 100k-pupil authority; the output says so).
+
+Usage::
+
+    python benchmarks/features.py                      # 100k and 1M, weekly attendance
+    python benchmarks/features.py --sizes 20000 --base 20000   # quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATES_6 = ["2020-11-02", "2021-01-11", "2021-04-19", "2021-06-07", "2021-11-01", "2022-01-10"]
+DATES_1 = ["2021-06-07"]
+EVENT_TABLES = (
+    "enrolments",
+    "attendance",
+    "exclusions",
+    "sen",
+    "fsm",
+    "social_care",
+    "missing_education",
+)
+PUPIL_OFFSET = 100_000_000
+SCHOOL_OFFSET = 10_000_000
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[int, Path]:
+    """Parquet folders per size: the generated base authority, tiled with shifted ids."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from riskscreen.data import TABLE_NAMES
+
+    base_folder = out / f"n{base}_{period}_y{years}"
+    if not (base_folder / "done").exists():
+        from riskscreen.datasets import make_linked_histories
+
+        t0 = time.perf_counter()
+        h = make_linked_histories(
+            n_pupils=base, seed=0, n_years=years, start_year=2019, attendance_period=period
+        )
+        print(f"# generated base of {base:,} pupils in {time.perf_counter() - t0:.0f}s", flush=True)
+        base_folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in h.tables().items():
+            frame.to_parquet(base_folder / f"{name}.parquet", index=False)
+        del h
+        (base_folder / "done").write_text("1")
+    folders = {}
+    for n in sizes:
+        copies = max(1, round(n / base))
+        if copies == 1:
+            folders[n] = base_folder
+            continue
+        folder = out / f"n{n}_{period}_y{years}"
+        folders[n] = folder
+        if (folder / "done").exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_NAMES:
+            table = pq.read_table(base_folder / f"{name}.parquet")
+            writer = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
+            for i in range(copies):
+                t = table
+                for col, off in (("pupil_id", PUPIL_OFFSET), ("school_id", SCHOOL_OFFSET)):
+                    if col in t.column_names and i:
+                        idx = t.column_names.index(col)
+                        t = t.set_column(idx, col, pc.add(t[col], pa.scalar(i * off, pa.int64())))
+                writer.write_table(t, row_group_size=1_000_000)
+            writer.close()
+            del table
+        (folder / "done").write_text(json.dumps({"copies": copies, "base": base}))
+        print(f"# wrote {folder} ({copies} x {base:,} pupils)", flush=True)
+    return folders
+
+
+# ------------------------------------------------------------------------------------------------
+# cases (run in a child process)
+# ------------------------------------------------------------------------------------------------
+def subset_spec():
+    from riskscreen.features import default_spec
+
+    return default_spec().select(["suspension_count_1y", "attendance_rate_1y", "fsm_now"])
+
+
+def hand_written_sql(folder: Path, dates) -> str:
+    def t(name):
+        return f"read_parquet('{folder / (name + '.parquet')}')"
+
+    values = ", ".join(f"(TIMESTAMP '{d}')" for d in dates)
+    ay = "(year({d}) - CASE WHEN month({d}) < 9 THEN 1 ELSE 0 END)"
+    ncy = f"({ay.format(d='a.as_of_date')} - {ay.format(d='p.birth_month')} - 5)"
+    return f"""
+    WITH as_of_dates(as_of_date) AS (VALUES {values}),
+    cohort AS (
+        SELECT en.pupil_id, a.as_of_date, en.school_id
+        FROM as_of_dates a JOIN {t("enrolments")} en
+          ON en.entry_date < a.as_of_date
+         AND (en.leaving_date IS NULL OR en.leaving_date >= a.as_of_date)
+        JOIN {t("pupils")} p ON p.pupil_id = en.pupil_id
+        WHERE {ncy} BETWEEN 5 AND 11
+        QUALIFY row_number() OVER (PARTITION BY en.pupil_id, a.as_of_date
+                                   ORDER BY en.entry_date DESC, en.school_id) = 1),
+    susp AS (
+        SELECT c.pupil_id, c.as_of_date, count(*) AS n
+        FROM cohort c JOIN {t("exclusions")} e
+          ON e.pupil_id = c.pupil_id AND e.start_date < c.as_of_date
+         AND e.start_date >= c.as_of_date - INTERVAL 1 YEAR
+        WHERE e.kind = 'suspension' GROUP BY ALL),
+    att AS (
+        SELECT c.pupil_id, c.as_of_date,
+               sum(e.sessions_possible - e.sessions_authorised_absent
+                   - e.sessions_unauthorised_absent) / nullif(sum(e.sessions_possible), 0) AS r
+        FROM cohort c JOIN {t("attendance")} e
+          ON e.pupil_id = c.pupil_id AND e.period_end < c.as_of_date
+         AND e.period_end >= c.as_of_date - INTERVAL 1 YEAR
+        GROUP BY ALL),
+    fsm AS (
+        SELECT DISTINCT c.pupil_id, c.as_of_date
+        FROM cohort c JOIN {t("fsm")} f
+          ON f.pupil_id = c.pupil_id AND f.start_date < c.as_of_date
+         AND (f.end_date IS NULL OR f.end_date >= c.as_of_date))
+    SELECT c.pupil_id, c.as_of_date,
+           coalesce(susp.n, 0)::DOUBLE AS suspension_count_1y,
+           coalesce(att.r, 0.93) AS attendance_rate_1y,
+           (att.r IS NULL)::DOUBLE AS attendance_rate_1y__missing,
+           (fsm.pupil_id IS NOT NULL)::DOUBLE AS fsm_now
+    FROM cohort c
+    LEFT JOIN susp USING (pupil_id, as_of_date)
+    LEFT JOIN att USING (pupil_id, as_of_date)
+    LEFT JOIN fsm USING (pupil_id, as_of_date)
+    ORDER BY c.as_of_date, c.pupil_id
+    """
+
+
+def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tmp: Path) -> dict:
+    import duckdb  # imports are not timed: both sides pay the same interpreter start-up
+
+    from riskscreen.features import build_features
+
+    t0 = time.perf_counter()
+    if case == "hand-written":
+        con = duckdb.connect(
+            config={"memory_limit": memory_limit, "threads": threads, "temp_directory": str(tmp)}
+        )
+        out = con.execute(hand_written_sql(folder, dates)).df()
+        out = out.set_index(["pupil_id", "as_of_date"])
+        con.close()
+    elif case == "library-to-parquet":
+        import pyarrow.parquet as pq
+
+        path = build_features(
+            folder,
+            dates,
+            output_path=tmp / f"X_{os.getpid()}.parquet",
+            memory_limit=memory_limit,
+            temp_directory=tmp,
+            threads=threads,
+        )
+        meta = pq.ParquetFile(path).metadata
+        wall = time.perf_counter() - t0
+        Path(path).unlink()
+        return {
+            "wall_s": wall,
+            "peak_rss_mb": peak_rss_mb(),
+            "rows": meta.num_rows,
+            "cols": meta.num_columns - 2,
+            "checksum": 0.0,
+        }
+    else:
+        spec = subset_spec() if case == "library-subset" else None
+        out = build_features(
+            folder,
+            dates,
+            spec,
+            memory_limit=memory_limit,
+            temp_directory=tmp,
+            threads=threads,
+        )
+    wall = time.perf_counter() - t0
+    rss = peak_rss_mb()
+    checksum = float(out.select_dtypes("number").sum().sum())
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": rss,
+        "rows": len(out),
+        "cols": out.shape[1],
+        "checksum": checksum,
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (VmHWM; reset by exec, unlike ru_maxrss)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def event_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows for t in EVENT_TABLES)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    p.add_argument("--base", type=int, default=100_000, help="pupils generated, then tiled")
+    p.add_argument("--period", choices=["week", "term"], default="week")
+    p.add_argument("--years", type=int, default=3)
+    p.add_argument("--memory-limit", default="1GB")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--out", type=Path, default=Path("/tmp/riskscreen_bench"))
+    p.add_argument(
+        "--cases",
+        nargs="+",
+        default=["library", "library-to-parquet", "library-subset", "hand-written"],
+    )
+    p.add_argument("--n-dates", type=int, nargs="+", default=[1, 6])
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        job = json.loads(args.child)
+        res = run_case(
+            job["case"],
+            Path(job["folder"]),
+            job["dates"],
+            args.memory_limit,
+            args.threads,
+            Path(job["tmp"]),
+        )
+        print("RESULT " + json.dumps(res))
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "spill").mkdir(exist_ok=True)
+    folders = make_folders(args.out, args.sizes, args.base, args.period, args.years)
+    print(
+        f"# synthetic data: make_linked_histories(n_pupils={args.base:,}, n_years={args.years}, "
+        f"attendance_period={args.period!r}); sizes above the base are tiled copies with "
+        f"shifted pupil_id/school_id, written to Parquet. DuckDB memory_limit="
+        f"{args.memory_limit}, threads={args.threads}; each case in a fresh subprocess.",
+        flush=True,
+    )
+    header = (
+        f"{'pupils':>10} {'dates':>5} {'case':<18} {'rows out':>10} {'cols':>5} "
+        f"{'wall s':>8} {'event rows/s':>14} {'peak RSS MB':>12} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header), flush=True)
+    for n in args.sizes:
+        folder = folders[n]
+        n_events = event_rows(folder)
+        for k in args.n_dates:
+            dates = DATES_1 if k == 1 else DATES_6[:k]
+            results = {}
+            for case in args.cases:
+                job = {
+                    "case": case,
+                    "folder": str(folder),
+                    "dates": dates,
+                    "tmp": str(args.out / "spill"),
+                }
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        json.dumps(job),
+                        "--memory-limit",
+                        args.memory_limit,
+                        "--threads",
+                        str(args.threads),
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
+                line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                if proc.returncode or not line:
+                    print(f"{n:>10,} {k:>5} {case:<18} FAILED: {proc.stderr[-500:]}", flush=True)
+                    continue
+                r = json.loads(line[0][7:])
+                results[case] = r
+                ratio = ""
+                if case == "hand-written" and "library-subset" in results:
+                    ratio = f"{results['library-subset']['wall_s'] / r['wall_s']:.2f}"
+                print(
+                    f"{n:>10,} {k:>5} {case:<18} {r['rows']:>10,} {r['cols']:>5} "
+                    f"{r['wall_s']:>8.1f} {n_events / r['wall_s']:>14,.0f} "
+                    f"{r['peak_rss_mb']:>12,.0f} {ratio:>6}",
+                    flush=True,
+                )
+            if {"library-subset", "hand-written"} <= set(results):
+                a, b = results["library-subset"], results["hand-written"]
+                same = abs(a["checksum"] - b["checksum"]) <= 1e-6 * max(1.0, abs(b["checksum"]))
+                print(f"{'':>10} {'':>5} subset checksums agree: {same}", flush=True)
+    print(f"# event rows per size = rows of {', '.join(EVENT_TABLES)} in the Parquet folder")
+
+
+if __name__ == "__main__":
+    main()

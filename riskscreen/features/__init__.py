@@ -1,0 +1,69 @@
+"""Cohorts, features as they stood on an as-of date, and outcome labels.
+
+Concepts
+--------
+as-of date
+    The moment a screening is made. Every feature uses only events dated
+    strictly before it.
+cohort
+    Who is screened at an as-of date (:class:`Cohort`, :func:`build_cohort`):
+    by default pupils on roll in NC years 5-11 (``entry_date < as_of <=
+    leaving_date`` or open), optionally children known to social care on no roll.
+feature
+    quantity x aggregate x lookback window over a source table
+    (:class:`Feature`, collected in a :class:`FeatureSpec`). Windows are
+    half-open ``[as_of - window, as_of)`` -- an event on the as-of date is not
+    seen. Spells are active on the as-of date when ``start < as_of`` and their
+    (inclusive) end is missing or ``>= as_of``. See :mod:`._engine` for the rules.
+engine
+    A spec compiles to one set-based SQL statement executed by DuckDB
+    in-process over pandas frames or a Parquet folder (:func:`build_features`,
+    :class:`FeatureBuilder`); no Python loop runs over pupils or events.
+label
+    Whether an outcome happened in ``[as_of, as_of + horizon)``
+    (:func:`make_labels`), with pupils who leave for another authority or
+    abroad censored (<NA>) and counted.
+protected characteristics
+    Sex and ethnicity are not features; :func:`protected_characteristics`
+    returns them (with SEN, FSM and social-care audit groups) aligned to X.
+
+Example
+-------
+>>> from riskscreen.features import build_features, make_labels  # doctest: +SKIP
+>>> X = build_features(histories, ["2022-01-10"])  # doctest: +SKIP
+>>> y = make_labels(histories, ["2022-01-10"], outcome="suspension")  # doctest: +SKIP
+"""
+
+from riskscreen.features._cohort import Cohort
+from riskscreen.features._default_spec import default_spec
+from riskscreen.features._labels import OUTCOMES, CMEDefinition, make_labels
+from riskscreen.features._protected import protected_characteristics
+from riskscreen.features._spec import AGGREGATES, MISSABLE, Col, Condition, Feature, FeatureSpec
+from riskscreen.features._transformer import (
+    FeatureBuilder,
+    build_cohort,
+    build_features,
+    feature_sql,
+)
+from riskscreen.features._windows import Window, parse_window
+
+__all__ = [
+    "AGGREGATES",
+    "MISSABLE",
+    "OUTCOMES",
+    "CMEDefinition",
+    "Cohort",
+    "Col",
+    "Condition",
+    "Feature",
+    "FeatureBuilder",
+    "FeatureSpec",
+    "Window",
+    "build_cohort",
+    "build_features",
+    "default_spec",
+    "feature_sql",
+    "make_labels",
+    "parse_window",
+    "protected_characteristics",
+]

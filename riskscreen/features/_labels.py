@@ -1,0 +1,348 @@
+"""Outcome labels: did the screened outcome happen within the horizon?
+
+Label window
+------------
+An outcome counts when its date is in ``[as_of, as_of + horizon)``: from the
+as-of date itself (the features stop the day before) up to, but excluding,
+the as-of date plus the horizon.
+
+Outcomes
+--------
+``suspension`` / ``permanent_exclusion``
+    an exclusion of that kind starting in the window.
+``missing_education``
+    see :class:`CMEDefinition`: a CME spell starting in the window, and/or an
+    *unexplained exit* -- a school spell ending in the window with
+    ``leaving_reason == "unknown"`` after which the pupil is on no other roll
+    in the authority within ``reappear_within`` days.
+``persistent_absence``
+    attendance periods starting in the window add up to at least
+    ``min_possible_sessions`` possible sessions, of which at least
+    ``pa_threshold`` (10%) were missed; with fewer possible sessions the label
+    is <NA> (unknown).
+Several outcomes (``("suspension", "permanent_exclusion")`` or
+``"suspension|permanent_exclusion"``) give "any of": True if any is True, else
+<NA> if any is <NA>, else False.
+
+Censoring
+---------
+A pupil whose school spell ends in the window with a known destination
+outside the authority (``leaving_reason`` in ``{"other_la", "abroad"}``) can no
+longer be observed. Their label is True if an outcome was recorded in the
+window anyway (it happened, wherever they were), otherwise <NA> (censored):
+not counted as a negative. For a pupil who never returns this is exactly
+"left before the horizon ended and before any outcome event". Persistent
+absence is <NA> for every censored pupil. Censored and unknown counts are
+reported per as-of date by ``make_labels(..., return_report=True)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskscreen.features._engine import _index, check_range, open_session
+from riskscreen.features._windows import parse_window
+
+OUTCOMES = ("suspension", "permanent_exclusion", "missing_education", "persistent_absence")
+CENSOR_REASONS = ("other_la", "abroad")
+
+
+@dataclass(frozen=True)
+class CMEDefinition:
+    """What counts as becoming a child missing education.
+
+    Parameters
+    ----------
+    cme_spells : bool, default True
+        A CME spell (``missing_education.kind == "cme"``) starting in the window.
+    unknown_exits : bool, default True
+        Leaving a school roll with ``leaving_reason == "unknown"`` in the window
+        and not being on any other roll in the authority within
+        ``reappear_within`` of the leaving date (a spell that starts by then and
+        is still open after the leaving date).
+    reappear_within : str, default "28D"
+        Grace period for an unexplained exit to reappear on a roll.
+    """
+
+    cme_spells: bool = True
+    unknown_exits: bool = True
+    reappear_within: str = "28D"
+
+    def validate(self) -> None:
+        if not (self.cme_spells or self.unknown_exits):
+            raise ValueError(
+                "CMEDefinition needs cme_spells=True or unknown_exits=True (or both). "
+                "Got both False."
+            )
+        parse_window(
+            self.reappear_within,
+            parameter="reappear_within",
+            owner="CMEDefinition",
+            allow_all=False,
+        )
+
+
+def parse_outcome(outcome) -> tuple[str, ...]:
+    if isinstance(outcome, str):
+        parts = tuple(p.strip() for p in outcome.split("|"))
+    elif isinstance(outcome, (tuple, list)) and all(isinstance(p, str) for p in outcome):
+        parts = tuple(outcome)
+    else:
+        parts = ()
+    bad = [p for p in parts if p not in OUTCOMES]
+    if not parts or bad:
+        raise ValueError(
+            f"The 'outcome' parameter of make_labels must be one of {list(OUTCOMES)}, a tuple "
+            "of them or a '|'-joined string such as 'suspension|permanent_exclusion'. "
+            f"Got {outcome!r} instead."
+        )
+    return tuple(dict.fromkeys(parts))
+
+
+def _label_sql(parts, h, cme: CMEDefinition, min_sessions: int) -> list[tuple[str, str]]:
+    end = h.end_sql("c.as_of_date")
+    in_win = "{d} >= c.as_of_date AND {d} < " + end
+    ctes = []
+
+    def first_event(name, table, date, where):
+        ctes.append(
+            (
+                name,
+                f"SELECT c.pupil_id, c.as_of_date, MIN(e.{date}) AS d FROM cohort AS c "
+                f"JOIN {table} AS e ON e.pupil_id = c.pupil_id AND "
+                + in_win.format(d=f"e.{date}")
+                + f" WHERE {where} GROUP BY c.pupil_id, c.as_of_date",
+            )
+        )
+
+    if "suspension" in parts:
+        first_event("y_suspension", "exclusions", "start_date", "e.kind = 'suspension'")
+    if "permanent_exclusion" in parts:
+        first_event("y_permanent_exclusion", "exclusions", "start_date", "e.kind = 'permanent'")
+    if "missing_education" in parts:
+        sub = []
+        if cme.cme_spells:
+            first_event("y_cme_spell", "missing_education", "start_date", "e.kind = 'cme'")
+            sub.append("SELECT pupil_id, as_of_date, d FROM y_cme_spell")
+        if cme.unknown_exits:
+            grace = parse_window(cme.reappear_within).interval_sql()
+            first_event(
+                "y_cme_exit",
+                "enrolments",
+                "leaving_date",
+                "e.leaving_reason = 'unknown' AND NOT EXISTS (SELECT 1 FROM enrolments AS o "
+                "WHERE o.pupil_id = e.pupil_id AND NOT (o.school_id = e.school_id AND "
+                "o.entry_date = e.entry_date) AND o.entry_date <= e.leaving_date + "
+                f"{grace} AND (o.leaving_date IS NULL OR o.leaving_date > e.leaving_date))",
+            )
+            sub.append("SELECT pupil_id, as_of_date, d FROM y_cme_exit")
+        ctes.append(
+            (
+                "y_missing_education",
+                "SELECT pupil_id, as_of_date, MIN(d) AS d FROM ("
+                + " UNION ALL ".join(sub)
+                + ") AS u GROUP BY pupil_id, as_of_date",
+            )
+        )
+    if "persistent_absence" in parts:
+        ctes.append(
+            (
+                "y_persistent_absence",
+                "SELECT c.pupil_id, c.as_of_date, SUM(e.sessions_possible) AS possible, "
+                "SUM(e.sessions_authorised_absent + e.sessions_unauthorised_absent) AS absent "
+                "FROM cohort AS c JOIN attendance AS e ON e.pupil_id = c.pupil_id AND "
+                + in_win.format(d="e.period_start")
+                + " GROUP BY c.pupil_id, c.as_of_date",
+            )
+        )
+    reasons = ", ".join(f"'{r}'" for r in CENSOR_REASONS)
+    first_event("censor", "enrolments", "leaving_date", f"e.leaving_reason IN ({reasons})")
+    return ctes
+
+
+def make_labels(
+    histories,
+    as_of_dates,
+    outcome="suspension",
+    horizon: str = "365D",
+    *,
+    cohort=None,
+    cme_definition: CMEDefinition | None = None,
+    min_possible_sessions: int = 20,
+    pa_threshold: float = 0.10,
+    return_report: bool = False,
+    memory_limit=None,
+    temp_directory=None,
+):
+    """Outcome labels for the cohort at each as-of date.
+
+    Parameters
+    ----------
+    histories : LinkedHistories or path-like
+        In-memory histories or a folder of ``<table>.parquet`` files.
+    as_of_dates : date or sequence of dates
+        Screening dates.
+    outcome : str or tuple of str
+        One of ``"suspension"``, ``"permanent_exclusion"``, ``"missing_education"``,
+        ``"persistent_absence"``, or several ("any of").
+    horizon : str, default "365D"
+        Label window ``[as_of, as_of + horizon)``.
+    cohort : Cohort, DataFrame or None
+        Who is labelled (default :class:`Cohort`); a frame indexed by
+        (pupil_id, as_of_date) is used as given.
+    cme_definition : CMEDefinition, optional
+        What counts as missing education.
+    min_possible_sessions : int, default 20
+        Persistent absence needs at least this many possible sessions, else <NA>.
+    pa_threshold : float, default 0.10
+        Share of possible sessions missed that makes a pupil persistently absent.
+    return_report : bool, default False
+        Also return the per-date report of positives, negatives, censored and
+        unknown labels.
+
+    Returns
+    -------
+    y : Series of dtype "boolean", named after the outcome
+        Indexed by (pupil_id, as_of_date), sorted by as_of_date then pupil_id.
+    report : DataFrame, only with ``return_report=True``
+
+    Examples
+    --------
+    >>> y = make_labels(h, ["2022-01-10"], outcome="suspension|permanent_exclusion")
+    ... # doctest: +SKIP
+    """
+    parts = parse_outcome(outcome)
+    h = parse_window(horizon, parameter="horizon", owner="make_labels", allow_all=False)
+    cme = cme_definition if cme_definition is not None else CMEDefinition()
+    if not isinstance(cme, CMEDefinition):
+        raise ValueError(
+            "The 'cme_definition' parameter of make_labels must be a CMEDefinition. "
+            f"Got {type(cme).__name__} instead."
+        )
+    cme.validate()
+    if not isinstance(min_possible_sessions, (int, np.integer)) or min_possible_sessions < 1:
+        raise ValueError(
+            "The 'min_possible_sessions' parameter of make_labels must be a positive whole "
+            f"number. Got {min_possible_sessions!r} instead."
+        )
+    if not (0 < float(pa_threshold) <= 1):
+        raise ValueError(
+            "The 'pa_threshold' parameter of make_labels must be in (0, 1]. "
+            f"Got {pa_threshold!r} instead."
+        )
+    used = {"enrolments", "pupils"}
+    if {"suspension", "permanent_exclusion"} & set(parts):
+        used.add("exclusions")
+    if "missing_education" in parts:
+        used.add("missing_education")
+    if "persistent_absence" in parts:
+        used.add("attendance")
+    sources, cohort_ctes, dates = open_session(
+        histories,
+        as_of_dates,
+        cohort,
+        owner="make_labels",
+        used_sources=used,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+        check=False,
+    )
+    try:
+        sources.check_dates([u for u in used if u in sources.info])
+        check_range(sources, dates, list(sources.info), owner="make_labels")
+        _, hi = sources.date_range([n for n in sources.info if n not in ("pupils", "schools")])
+        ends = dates["as_of_date"] + _offset(h)
+        late = dates["as_of_date"][ends > hi + pd.Timedelta(days=1)]
+        if len(late):
+            warnings.warn(
+                f"make_labels: the horizon {h.text} after as-of date(s) "
+                f"{[str(pd.Timestamp(d).date()) for d in late[:5]]} runs past the last recorded "
+                f"date {hi.date()}; outcomes after it are not in the data and count as none.",
+                UserWarning,
+                stacklevel=2,
+            )
+        ctes = list(cohort_ctes) + _label_sql(parts, h, cme, min_possible_sessions)
+        cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date"]
+        joins = [
+            "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date"
+        ]
+        for p in parts:
+            t = f"y_{p}"
+            if p == "persistent_absence":
+                cols += [f"{t}.possible AS pa_possible", f"{t}.absent AS pa_absent"]
+            else:
+                cols.append(f"{t}.d AS {p}_date")
+            joins.append(
+                f"LEFT JOIN {t} ON {t}.pupil_id = c.pupil_id AND {t}.as_of_date = c.as_of_date"
+            )
+        sql = (
+            "WITH "
+            + ",\n".join(f"{n} AS ({b})" for n, b in ctes)
+            + f"\nSELECT {', '.join(cols)} FROM cohort AS c {' '.join(joins)} "
+            "ORDER BY c.as_of_date, c.pupil_id"
+        )
+        raw = sources.con.execute(sql).df()
+    finally:
+        sources.close()
+    raw = _index(raw)
+    censored = raw["censor_date"].notna().to_numpy()
+    n = len(raw)
+    any_true = np.zeros(n, dtype=bool)
+    any_na = np.zeros(n, dtype=bool)
+    unknown = np.zeros(n, dtype=bool)
+    for p in parts:
+        if p == "persistent_absence":
+            possible = raw["pa_possible"].astype("float64").fillna(0.0).to_numpy()
+            absent = raw["pa_absent"].astype("float64").fillna(0.0).to_numpy()
+            enough = possible >= min_possible_sessions
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pa = np.where(enough, absent / np.where(enough, possible, 1.0), 0.0)
+            value = enough & (pa >= float(pa_threshold))
+            na = censored | ~enough
+            unknown |= ~enough & ~censored
+            any_true |= value & ~na
+            any_na |= na
+        else:
+            hit = raw[f"{p}_date"].notna().to_numpy()
+            any_true |= hit
+            any_na |= ~hit & censored
+    values = pd.array(any_true, dtype="boolean")
+    values[~any_true & any_na] = pd.NA
+    name = "|".join(parts)
+    y = pd.Series(values, index=raw.index, name=name)
+    if not return_report:
+        return y
+    cens_na = ~any_true & any_na & censored
+    unk_na = ~any_true & any_na & ~censored
+    frame = pd.DataFrame(
+        {
+            "as_of_date": raw.index.get_level_values("as_of_date"),
+            "n_cohort": 1,
+            "n_positive": any_true.astype(int),
+            "n_negative": (~any_true & ~any_na).astype(int),
+            "n_censored": cens_na.astype(int),
+            "n_unknown": unk_na.astype(int),
+        }
+    )
+    report = frame.groupby("as_of_date").sum()
+    report = report.reindex(dates["as_of_date"].to_numpy(), fill_value=0)
+    report.index.name = "as_of_date"
+    known = report["n_positive"] + report["n_negative"]
+    report["positive_rate"] = (report["n_positive"] / known.where(known > 0)).astype("float64")
+    report.attrs["outcome"] = name
+    report.attrs["horizon"] = h.text
+    return y, report
+
+
+def _offset(h):
+    if h.unit == "D":
+        return pd.DateOffset(days=h.n)
+    if h.unit == "W":
+        return pd.DateOffset(days=7 * h.n)
+    if h.unit == "M":
+        return pd.DateOffset(months=h.n)
+    return pd.DateOffset(years=h.n)

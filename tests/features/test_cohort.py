@@ -1,0 +1,115 @@
+"""Who is on roll on the as-of date, and in which NC year."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _feature_histories import AS_OF, histories, on_roll, pupil
+
+from riskscreen.features import Cohort, build_cohort, build_features
+
+
+def test_on_roll_boundaries_entry_exclusive_leaving_inclusive():
+    h = histories(
+        pupils=[pupil(i) for i in range(1, 7)],
+        enrolments=[
+            on_roll(1, entry="2022-01-09"),  # joined the day before: on roll
+            on_roll(2, entry="2022-01-10"),  # joins on the as-of date: not yet
+            on_roll(3, leaving_date="2022-01-10", leaving_reason="transfer"),  # last day: on
+            on_roll(4, leaving_date="2022-01-09", leaving_reason="transfer"),  # left: off
+            on_roll(5, leaving_date="2022-03-01", leaving_reason="other_la"),  # leaves later
+            on_roll(6, entry="2018-09-01"),
+        ],
+    )
+    c = build_cohort(h, [AS_OF])
+    assert c.index.get_level_values("pupil_id").tolist() == [1, 3, 5, 6]
+    assert c["on_roll"].all()
+    assert list(c.columns) == ["school_id", "ncyear", "on_roll"]
+
+
+@pytest.mark.parametrize(
+    ("born", "as_of", "ncyear"),
+    [
+        ("2010-09-01", "2022-01-10", 6),  # oldest in the year
+        ("2011-08-01", "2022-01-10", 6),  # youngest in the same year
+        ("2011-09-01", "2022-01-10", 5),
+        ("2010-09-01", "2022-08-31", 6),  # academic year runs to August
+        ("2010-09-01", "2022-09-01", 7),
+        ("2016-09-01", "2021-09-02", 0),  # Reception
+    ],
+)
+def test_ncyear_english_rule(born, as_of, ncyear):
+    h = histories(
+        pupils=[pupil(1, born)],
+        enrolments=[on_roll(1, entry="2020-09-01"), on_roll(2, entry="2016-01-01")],
+    )
+    c = build_cohort(h, [as_of], ncyears=(0, 13))
+    assert c.loc[(1, pd.Timestamp(as_of)), "ncyear"] == ncyear
+
+
+def test_ncyear_range_filters():
+    h = histories(
+        pupils=[pupil(1, "2010-10-01"), pupil(2, "2015-10-01"), pupil(3, "2004-10-01")],
+        enrolments=[on_roll(1), on_roll(2), on_roll(3)],
+    )
+    assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]  # Y6 only
+    assert build_cohort(h, [AS_OF], ncyears=(0, 13)).index.get_level_values(0).tolist() == [
+        1,
+        2,
+        3,
+    ]
+    with pytest.raises(ValueError, match="'ncyears' parameter of Cohort"):
+        build_cohort(h, [AS_OF], ncyears=(11, 5))
+
+
+def test_dual_registration_gives_latest_school():
+    h = histories(
+        pupils=[pupil(1)],
+        enrolments=[on_roll(1, school=100), on_roll(1, entry="2021-09-01", school=300)],
+    )
+    c = build_cohort(h, [AS_OF])
+    assert len(c) == 1 and c["school_id"].iloc[0] == 300
+
+
+def test_off_roll_children_known_to_social_care():
+    h = histories(
+        pupils=[pupil(i) for i in (1, 2, 3, 4, 5)],
+        enrolments=[
+            on_roll(1),
+            on_roll(2, leaving_date="2021-06-01", leaving_reason="unknown"),
+            on_roll(3, leaving_date="2021-06-01", leaving_reason="unknown"),
+            on_roll(4, leaving_date="2021-06-01", leaving_reason="unknown"),
+        ],
+        social_care=[
+            {"pupil_id": 1, "kind": "cin_plan", "start_date": "2021-01-01"},  # on roll anyway
+            {"pupil_id": 2, "kind": "cin_plan", "start_date": "2021-01-01"},  # open now
+            {
+                "pupil_id": 3,
+                "kind": "referral",
+                "start_date": "2020-01-01",
+                "end_date": "2021-03-01",
+            },  # ended within the last 365 days
+            {
+                "pupil_id": 4,
+                "kind": "referral",
+                "start_date": "2019-10-01",
+                "end_date": "2020-10-01",
+            },  # ended too long ago
+            {"pupil_id": 5, "kind": "cp_plan", "start_date": "2022-01-10"},  # starts on as-of
+        ],
+    )
+    assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]
+    c = build_cohort(h, [AS_OF], include_off_roll_social_care=True)
+    assert c.index.get_level_values(0).tolist() == [1, 2, 3]
+    assert c["on_roll"].tolist() == [True, False, False]
+    assert c["school_id"].isna().tolist() == [False, True, True]
+    X = build_features(h, [AS_OF], cohort=Cohort(include_off_roll_social_care=True))
+    assert X.loc[(2, AS_OF), "cin_plan_now"] == 1.0
+    assert X.loc[(2, AS_OF), "school_suspension_rate_1y__missing"] == 1.0
+
+
+def test_cohort_frame_is_accepted_by_build_features():
+    h = histories(pupils=[pupil(1), pupil(2)], enrolments=[on_roll(1), on_roll(2)])
+    c = build_cohort(h, [AS_OF])
+    X = build_features(h, [AS_OF], cohort=c.iloc[[1]])
+    assert X.index.get_level_values(0).tolist() == [2]

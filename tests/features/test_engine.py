@@ -1,0 +1,528 @@
+"""Hand-computed values for every aggregate, window and boundary of the engine.
+
+The story (as-of date Monday 10 January 2022; everyone born October 2010, so in Y6):
+- pupil 1 has suspensions on 20 Dec 2021 (2 sessions, DB), 15 Nov 2021 (4, PP),
+  1 Mar 2021 (6, VA) and 1 Oct 2019 (1, DB), a permanent exclusion on 1 Jun 2021,
+  and a suspension ON the as-of date (10 sessions) that must never be seen;
+- pupil 1 has three finished attendance weeks and one that ends on the as-of date;
+- pupils 1-3 have SEN spells with ends before, on and after the as-of date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlglot
+from _feature_histories import AS_OF, histories, on_roll, pupil
+
+from riskscreen.data import CustomSource
+from riskscreen.features import (
+    Col,
+    Feature,
+    FeatureSpec,
+    build_features,
+    default_spec,
+    feature_sql,
+)
+
+
+def _story(**extra):
+    tables = dict(
+        pupils=[pupil(i) for i in (1, 2, 3, 4, 5)],
+        enrolments=[
+            on_roll(1),
+            on_roll(2),
+            on_roll(3),
+            on_roll(4, school=200),
+            on_roll(5, leaving_date="2021-10-01", leaving_reason="transfer"),
+        ],
+        exclusions=[
+            {"pupil_id": 1, "start_date": "2021-12-20", "sessions": 2.0, "reason": "DB"},
+            {"pupil_id": 1, "start_date": "2021-11-15", "sessions": 4.0, "reason": "PP"},
+            {"pupil_id": 1, "start_date": "2021-03-01", "sessions": 6.0, "reason": "VA"},
+            {"pupil_id": 1, "start_date": "2019-10-01", "sessions": 1.0, "reason": "DB"},
+            {"pupil_id": 1, "start_date": "2022-01-10", "sessions": 10.0, "reason": "DB"},
+            {
+                "pupil_id": 1,
+                "start_date": "2021-06-01",
+                "kind": "permanent",
+                "sessions": None,
+                "reason": "PA",
+            },
+            {"pupil_id": 2, "start_date": "2021-05-05", "sessions": 3.0, "reason": "DB"},
+            {"pupil_id": 5, "start_date": "2021-09-01", "sessions": 2.0, "reason": "DB"},
+        ],
+        attendance=[
+            _week(1, "2021-12-06", "2021-12-10", 10, 1, 2),
+            _week(1, "2021-12-13", "2021-12-17", 10, 0, 0),
+            _week(1, "2022-01-04", "2022-01-07", 8, 0, 4),
+            _week(1, "2022-01-06", "2022-01-10", 10, 0, 10, school=200),
+            _week(1, "2022-01-10", "2022-01-14", 10, 0, 10),
+        ],
+        sen=[
+            {
+                "pupil_id": 1,
+                "start_date": "2020-01-01",
+                "end_date": "2020-12-31",
+                "provision": "K",
+                "primary_need": "MLD",
+            },
+            {"pupil_id": 1, "start_date": "2021-01-01", "provision": "E"},
+            {"pupil_id": 1, "start_date": "2022-01-10", "provision": "K"},
+            {"pupil_id": 2, "start_date": "2021-06-01", "end_date": "2022-01-10", "provision": "E"},
+            {"pupil_id": 3, "start_date": "2021-12-01", "end_date": "2022-01-09", "provision": "K"},
+        ],
+    )
+    tables.update(extra)
+    return histories(**tables)
+
+
+def _week(pid, start, end, possible, auth, unauth, school=100):
+    return {
+        "pupil_id": pid,
+        "school_id": school,
+        "period_start": start,
+        "period_end": end,
+        "sessions_possible": possible,
+        "sessions_authorised_absent": auth,
+        "sessions_unauthorised_absent": unauth,
+    }
+
+
+SUSP = Col("kind") == "suspension"
+
+
+def _one(feature: Feature, h=None, dates=(AS_OF,)) -> pd.DataFrame:
+    X = build_features(h or _story(), list(dates), FeatureSpec((feature,)))
+    return X
+
+
+def _col(X, name, as_of=AS_OF):
+    return X.xs(as_of, level="as_of_date")[name].to_dict()
+
+
+# -- windows and boundaries ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("window", "first_day_in"),
+    [
+        ("28D", "2021-12-13"),
+        ("12W", "2021-10-18"),
+        ("6M", "2021-07-10"),
+        ("1Y", "2021-01-10"),
+        ("2Y", "2020-01-10"),
+    ],
+)
+def test_window_is_half_open(window, first_day_in):
+    inside = pd.Timestamp(first_day_in)
+    h = _story(
+        exclusions=[
+            {"pupil_id": 1, "start_date": inside},
+            {"pupil_id": 2, "start_date": inside - pd.Timedelta(days=1)},
+            {"pupil_id": 3, "start_date": AS_OF},
+            {"pupil_id": 4, "start_date": AS_OF - pd.Timedelta(days=1)},
+            {"pupil_id": 4, "start_date": "2019-09-02"},
+        ]
+    )
+    X = _one(Feature("n", "exclusions", "count", window), h)
+    assert _col(X, "n") == {1: 1.0, 2: 0.0, 3: 0.0, 4: 1.0}
+
+
+def test_all_window_sees_everything_before_as_of():
+    X = _one(Feature("n", "exclusions", "count", "all", where=SUSP))
+    assert _col(X, "n") == {1: 4.0, 2: 1.0, 3: 0.0, 4: 0.0}
+
+
+# -- event aggregates -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("aggregate", "window", "kwargs", "expected_p1"),
+    [
+        ("count", "1Y", {}, 3.0),
+        ("any", "1Y", {}, 1.0),
+        ("sum", "1Y", {"column": "sessions"}, 12.0),
+        ("mean", "1Y", {"column": "sessions"}, 4.0),
+        ("max", "1Y", {"column": "sessions"}, 6.0),
+        ("min", "1Y", {"column": "sessions"}, 2.0),
+        ("days_since_last", "all", {}, 21.0),
+        ("days_since_first", "all", {}, 832.0),
+        ("current", "all", {"column": "sessions"}, 2.0),
+        ("count", "28D", {}, 1.0),
+        ("sum", "12W", {"column": "sessions"}, 6.0),
+    ],
+)
+def test_event_aggregates(aggregate, window, kwargs, expected_p1):
+    X = _one(Feature("f", "exclusions", aggregate, window, where=SUSP, **kwargs))
+    assert _col(X, "f")[1] == pytest.approx(expected_p1)
+
+
+def test_missing_values_are_imputed_with_indicator():
+    X = _one(Feature("f", "exclusions", "mean", "1Y", column="sessions", where=SUSP, impute=-1))
+    assert _col(X, "f") == {1: 4.0, 2: 3.0, 3: -1.0, 4: -1.0}
+    assert _col(X, "f__missing") == {1: 0.0, 2: 0.0, 3: 1.0, 4: 1.0}
+    # days_since_* default to 3650 ("never" = long ago)
+    X = _one(Feature("d", "exclusions", "days_since_last", "all", where=SUSP))
+    assert _col(X, "d") == {1: 21.0, 2: 250.0, 3: 3650.0, 4: 3650.0}
+    assert _col(X, "d__missing") == {1: 0.0, 2: 0.0, 3: 1.0, 4: 1.0}
+
+
+def test_counts_have_no_indicator_and_indicator_can_be_switched_off():
+    X = _one(Feature("n", "exclusions", "count", "1Y"))
+    assert list(X.columns) == ["n"]
+    X = _one(Feature("m", "exclusions", "max", "1Y", column="sessions", indicator=False))
+    assert list(X.columns) == ["m"]
+
+
+def test_rate_ratio_of_sums_and_windows_on_period_end():
+    attended = {
+        "sessions_possible": 1,
+        "sessions_authorised_absent": -1,
+        "sessions_unauthorised_absent": -1,
+    }
+    spec = FeatureSpec(
+        (
+            Feature(
+                "att_4w",
+                "attendance",
+                "rate",
+                "28D",
+                column=attended,
+                denominator="sessions_possible",
+                impute=0.5,
+            ),
+            Feature(
+                "unauth_1y",
+                "attendance",
+                "rate",
+                "1Y",
+                column="sessions_unauthorised_absent",
+                denominator="sessions_possible",
+            ),
+            Feature(
+                "att_1y",
+                "attendance",
+                "rate",
+                "1Y",
+                column=attended,
+                denominator="sessions_possible",
+            ),
+        )
+    )
+    X = build_features(_story(), [AS_OF], spec)
+    # 28D starts 13 Dec: the week ending 10 Dec is out, weeks ending on/after 10 Jan are out
+    assert _col(X, "att_4w")[1] == pytest.approx(14 / 18)
+    assert _col(X, "unauth_1y")[1] == pytest.approx(6 / 28)
+    assert _col(X, "att_1y")[1] == pytest.approx(21 / 28)
+    # no possible sessions -> stated imputation + indicator
+    assert _col(X, "att_4w")[2] == 0.5
+    assert _col(X, "att_4w__missing") == {1: 0.0, 2: 1.0, 3: 1.0, 4: 1.0}
+
+
+def test_trend_is_least_squares_slope_per_28_days():
+    spec = FeatureSpec(
+        (
+            Feature(
+                "t_rate",
+                "attendance",
+                "trend",
+                "1Y",
+                column="sessions_unauthorised_absent",
+                denominator="sessions_possible",
+            ),
+            Feature("t_count", "attendance", "trend", "1Y", column="sessions_unauthorised_absent"),
+        )
+    )
+    X = build_features(_story(), [AS_OF], spec)
+    # x = days from as-of to period_end: -31, -24, -3; y = 0.2, 0, 0.5 -> slope 5/13 per 28 days
+    assert _col(X, "t_rate")[1] == pytest.approx(5 / 13)
+    assert _col(X, "t_count")[1] == pytest.approx(36 / 13)
+    assert _col(X, "t_rate__missing") == {1: 0.0, 2: 1.0, 3: 1.0, 4: 1.0}
+
+
+def test_compare_window_and_threshold():
+    absent = {"sessions_authorised_absent": 1, "sessions_unauthorised_absent": 1}
+    spec = FeatureSpec(
+        (
+            Feature(
+                "chg",
+                "attendance",
+                "rate",
+                "28D",
+                column=absent,
+                denominator="sessions_possible",
+                compare_window="1Y",
+            ),
+            Feature(
+                "pa",
+                "attendance",
+                "rate",
+                "1Y",
+                column=absent,
+                denominator="sessions_possible",
+                threshold=0.10,
+            ),
+            Feature(
+                "pa_high",
+                "attendance",
+                "rate",
+                "1Y",
+                column=absent,
+                denominator="sessions_possible",
+                threshold=0.5,
+            ),
+        )
+    )
+    X = build_features(_story(), [AS_OF], spec)
+    assert _col(X, "chg")[1] == pytest.approx(4 / 18 - 7 / 28)
+    assert _col(X, "pa")[1] == 1.0
+    assert _col(X, "pa_high")[1] == 0.0
+
+
+def test_filters_any_column_and_contains_code():
+    spec = FeatureSpec(
+        (
+            Feature(
+                "db", "exclusions", "count", "all", where=SUSP & (Col("reason", "reason_2") == "DB")
+            ),
+            Feature(
+                "assault", "exclusions", "count", "all", where=Col("reason").isin(["PP", "PA"])
+            ),
+            Feature("not_db", "exclusions", "count", "all", where=Col("reason") != "DB"),
+            Feature("perm", "exclusions", "count", "all", where={"kind": "permanent"}),
+        )
+    )
+    h = _story(
+        exclusions=[
+            {"pupil_id": 1, "start_date": "2021-12-20", "reason": "VA", "reason_2": "DB"},
+            {"pupil_id": 1, "start_date": "2021-11-15", "reason": "PP", "reason_2": None},
+            {
+                "pupil_id": 1,
+                "start_date": "2021-06-01",
+                "kind": "permanent",
+                "reason": "PA",
+                "sessions": None,
+            },
+        ]
+    )
+    X = build_features(h, [AS_OF], spec)
+    assert _col(X, "db")[1] == 1.0
+    assert _col(X, "assault")[1] == 2.0
+    assert _col(X, "not_db")[1] == 3.0  # main reason is VA, PP, PA
+    assert _col(X, "perm")[1] == 1.0
+    sc = [
+        {
+            "pupil_id": 1,
+            "kind": "assessment",
+            "start_date": "2021-01-05",
+            "end_date": "2021-02-01",
+            "assessment_factors": "4A,10A",
+        },
+        {
+            "pupil_id": 2,
+            "kind": "assessment",
+            "start_date": "2021-01-05",
+            "end_date": "2021-02-01",
+            "assessment_factors": "14A, 1A",
+        },
+    ]
+    spec = FeatureSpec(
+        (
+            Feature(
+                "f4a",
+                "social_care",
+                "any",
+                "all",
+                where=Col("assessment_factors").contains_code("4A"),
+            ),
+            Feature(
+                "f1a",
+                "social_care",
+                "any",
+                "all",
+                where=Col("assessment_factors").contains_code("1A"),
+            ),
+        )
+    )
+    X = build_features(_story(social_care=sc), [AS_OF], spec)
+    assert _col(X, "f4a") == {1: 1.0, 2: 0.0, 3: 0.0, 4: 0.0}  # "14A" does not contain "4A"
+    assert _col(X, "f1a") == {1: 0.0, 2: 1.0, 3: 0.0, 4: 0.0}
+
+
+# -- spells ---------------------------------------------------------------------------------------
+def test_spell_aggregates():
+    spec = FeatureSpec(
+        (
+            Feature("ehcp_now", "sen", "active", "all", where=Col("provision") == "E"),
+            Feature("sen_now", "sen", "active", "all"),
+            Feature("days_1y", "sen", "days_active", "1Y"),
+            Feature("days_all", "sen", "days_active", "all"),
+            Feature("started_1y", "sen", "spell_count", "1Y"),
+            Feature("started_2y", "sen", "spell_count", "2Y"),
+            Feature("ended_all", "sen", "ended_count", "all"),
+            Feature("since_start", "sen", "days_since_start", "all"),
+            Feature("since_end", "sen", "days_since_end", "all"),
+        )
+    )
+    X = build_features(_story(), [AS_OF], spec)
+    # pupil 2's spell ends ON the as-of date: still active; pupil 3's ended the day before
+    assert _col(X, "ehcp_now") == {1: 1.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "sen_now") == {1: 1.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "days_1y") == {1: 365.0, 2: 223.0, 3: 40.0, 4: 0.0}
+    # pupil 1: 366 days in 2020 (leap year) + 374 since 1 Jan 2021
+    assert _col(X, "days_all") == {1: 366.0 + 374.0, 2: 223.0, 3: 40.0, 4: 0.0}
+    assert _col(X, "started_1y") == {1: 0.0, 2: 1.0, 3: 1.0, 4: 0.0}
+    assert _col(X, "started_2y") == {1: 1.0, 2: 1.0, 3: 1.0, 4: 0.0}
+    assert _col(X, "ended_all") == {1: 1.0, 2: 0.0, 3: 1.0, 4: 0.0}
+    assert _col(X, "since_start") == {1: 374.0, 2: 223.0, 3: 40.0, 4: 3650.0}
+    assert _col(X, "since_end") == {1: 375.0, 2: 3650.0, 3: 1.0, 4: 3650.0}
+    assert _col(X, "since_end__missing") == {1: 0.0, 2: 1.0, 3: 0.0, 4: 1.0}
+
+
+def test_spell_aggregate_on_event_table_is_an_error():
+    with pytest.raises(ValueError, match="needs a source of spells"):
+        _one(Feature("x", "exclusions", "active", "all"))
+
+
+# -- cohort and school context --------------------------------------------------------------------
+def test_cohort_value_and_school_rate():
+    spec = FeatureSpec(
+        (
+            Feature("ncyear", "cohort", "value", column="ncyear"),
+            Feature("school_rate", "exclusions", "school_rate", "1Y", where=SUSP),
+        )
+    )
+    X = build_features(_story(), [AS_OF], spec)
+    assert _col(X, "ncyear") == {1: 6.0, 2: 6.0, 3: 6.0, 4: 6.0}
+    # school 100: 5 suspensions in the year before (incl. pupil 5 who has left) / 3 on roll
+    assert _col(X, "school_rate") == pytest.approx({1: 5 / 3, 2: 5 / 3, 3: 5 / 3, 4: 0.0})
+
+
+# -- custom sources -------------------------------------------------------------------------------
+def test_custom_event_and_spell_sources():
+    police = pd.DataFrame(
+        {
+            "child": pd.Series([1, 1, 2, 1], dtype="int64"),
+            "when": pd.to_datetime(["2021-12-01", "2021-02-01", "2021-12-30", "2022-01-10"]),
+            "severity": [3.0, 1.0, 5.0, 9.0],
+            "kind": ["arrest", "notice", "arrest", "arrest"],
+        }
+    )
+    housing = pd.DataFrame(
+        {
+            "pupil_id": pd.Series([1, 2], dtype="int64"),
+            "start": pd.to_datetime(["2021-12-01", "2021-01-01"]),
+            "end": pd.to_datetime([None, "2021-06-30"]),
+        }
+    )
+    custom = {
+        "police": (police, CustomSource("child", "when", None, ("severity",))),
+        "housing": (housing, CustomSource("pupil_id", "start", "end", ())),
+    }
+    spec = FeatureSpec(
+        (
+            Feature("police_6m", "police", "count", "6M"),
+            Feature("arrests_all", "police", "count", "all", where=Col("kind") == "arrest"),
+            Feature("severity_max", "police", "max", "all", column="severity"),
+            Feature("temp_housing_now", "housing", "active", "all"),
+            Feature("temp_housing_days_1y", "housing", "days_active", "1Y"),
+        )
+    )
+    X = build_features(_story(custom=custom), [AS_OF], spec)
+    assert _col(X, "police_6m") == {1: 1.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "arrests_all") == {1: 1.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "severity_max") == {1: 3.0, 2: 5.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "temp_housing_now") == {1: 1.0, 2: 0.0, 3: 0.0, 4: 0.0}
+    # pupil 2: 10 Jan 2021 .. 30 Jun 2021 inclusive = 172 days
+    assert _col(X, "temp_housing_days_1y") == {1: 40.0, 2: 172.0, 3: 0.0, 4: 0.0}
+
+
+# -- many as-of dates, order, Parquet -------------------------------------------------------------
+def test_many_as_of_dates_sorted_output_and_parquet_folder(tmp_path):
+    h = _story()
+    dates = ["2022-01-10", "2021-06-01", "2021-12-01"]
+    X = build_features(h, dates)
+    assert list(X.columns) == default_spec().output_names()
+    assert X.index.names == ["pupil_id", "as_of_date"]
+    flat = X.index.to_frame(index=False)
+    assert flat.equals(flat.sort_values(["as_of_date", "pupil_id"], ignore_index=True))
+    assert (X.dtypes == "float64").all()
+    assert set(X.index.get_level_values("as_of_date")) == set(pd.to_datetime(dates))
+    for name, table in h.tables().items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+    X2 = build_features(tmp_path, dates, memory_limit="500MB", temp_directory=tmp_path / "tmp")
+    pd.testing.assert_frame_equal(X, X2)
+    out = build_features(tmp_path, dates, output_path=tmp_path / "X.parquet")
+    X3 = pd.read_parquet(out).set_index(["pupil_id", "as_of_date"])
+    pd.testing.assert_frame_equal(X, X3, check_index_type=False)
+
+
+def test_saved_histories_folder_with_custom_source(tmp_path):
+    h = _story(
+        custom={
+            "police": (
+                pd.DataFrame(
+                    {
+                        "pupil_id": pd.Series([1, 2], dtype="int64"),
+                        "when": pd.to_datetime(["2021-12-01", "2020-01-01"]).astype(
+                            "datetime64[us]"
+                        ),
+                    }
+                ),
+                CustomSource("pupil_id", "when", None, ()),
+            )
+        }
+    )
+    if not hasattr(h, "save"):
+        pytest.skip("LinkedHistories.save is not available")
+    h.save(tmp_path / "h")
+    spec = FeatureSpec((Feature("police_1y", "police", "count", "1Y"),))
+    X = build_features(tmp_path / "h", [AS_OF], spec)
+    pd.testing.assert_frame_equal(X, build_features(h, [AS_OF], spec))
+    assert _col(X, "police_1y") == {1: 1.0, 2: 0.0, 3: 0.0, 4: 0.0}
+
+
+def test_generated_sql_transpiles_to_spark():
+    sql = feature_sql(histories(pupils=[pupil(1)]), default_spec())
+    out = sqlglot.transpile(sql, read="duckdb", write="spark")
+    assert len(out) == 1 and "SELECT" in out[0]
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def test_unknown_table_or_column_names_it():
+    with pytest.raises(ValueError, match=r"'source' parameter.*'exclusion'"):
+        _one(Feature("x", "exclusion", "count", "1Y"))
+    with pytest.raises(ValueError, match=r"table 'exclusions' has no column 'sesions'"):
+        _one(Feature("x", "exclusions", "sum", "1Y", column="sesions"))
+    with pytest.raises(ValueError, match=r"no column 'knd'"):
+        _one(Feature("x", "exclusions", "count", "1Y", where=Col("knd") == "suspension"))
+    with pytest.raises(ValueError, match=r"unknown code\(s\) \['suspention'\]"):
+        _one(Feature("x", "exclusions", "count", "1Y", where=Col("kind") == "suspention"))
+    with pytest.raises(ValueError, match="must be numeric"):
+        _one(Feature("x", "exclusions", "sum", "1Y", column="reason"))
+
+
+def test_missing_event_dates_name_table_column_and_rows():
+    h = _story()
+    h.exclusions.loc[[2, 5], "start_date"] = pd.NaT
+    with pytest.raises(ValueError, match=r"'exclusions', column 'start_date': 2 row.*2, 5"):
+        build_features(h, [AS_OF])
+
+
+def test_as_of_dates_outside_data_range():
+    with pytest.raises(ValueError, match=r"'as_of_dates' parameter.*data range.*2030-01-01"):
+        build_features(_story(), ["2030-01-01"])
+    with pytest.raises(ValueError, match=r"'as_of_dates' parameter.*data range"):
+        build_features(_story(), ["2015-09-01"])
+    with pytest.raises(ValueError, match="'as_of_dates' parameter"):
+        build_features(_story(), ["not a date"])
+    with pytest.raises(ValueError, match="'spec' parameter"):
+        build_features(_story(), [AS_OF], spec=[Feature("n", "exclusions", "count")])
+
+
+def test_as_of_on_first_day_after_data_is_allowed():
+    h = histories(extract=False, pupils=[pupil(1)], enrolments=[on_roll(1)])
+    spec = FeatureSpec((Feature("n", "exclusions", "count"),))
+    X = build_features(h, ["2019-09-02"], spec)
+    assert X.empty  # on roll from 1 Sep: joined before 2 Sep, but only Y4 in 2019/20
+    with pytest.raises(ValueError, match=r"in \(2019-09-01, 2019-09-02\]"):
+        build_features(h, ["2019-09-03"], spec)
+    assert np.isfinite(X["n"]).all()

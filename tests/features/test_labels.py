@@ -1,0 +1,175 @@
+"""Outcome labels: hand-computed cases for each outcome and for censoring."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _feature_histories import AS_OF, histories, on_roll, pupil
+
+from riskscreen.features import CMEDefinition, build_cohort, make_labels
+
+END = AS_OF + pd.Timedelta(days=365)  # first day after a 365D horizon: 2023-01-10
+
+
+def _labels(h, outcome, **kw):
+    y = make_labels(h, [AS_OF], outcome=outcome, **kw)
+    return y.xs(AS_OF, level="as_of_date").to_dict()
+
+
+def _susp(pid, date, kind="suspension"):
+    return {
+        "pupil_id": pid,
+        "start_date": date,
+        "kind": kind,
+        "reason": "DB",
+        "sessions": 2.0 if kind == "suspension" else None,
+    }
+
+
+def test_suspension_window_is_as_of_inclusive_horizon_exclusive():
+    h = histories(
+        pupils=[pupil(i) for i in range(1, 6)],
+        enrolments=[on_roll(i) for i in range(1, 6)],
+        exclusions=[
+            _susp(1, AS_OF),  # on the as-of date: counts
+            _susp(2, END - pd.Timedelta(days=1)),  # last day of the horizon: counts
+            _susp(3, END),  # first day after: does not
+            _susp(4, AS_OF - pd.Timedelta(days=1)),  # before: does not
+            _susp(5, "2022-05-01", kind="permanent"),
+        ],
+    )
+    y = make_labels(h, [AS_OF], outcome="suspension")
+    assert y.dtype == "boolean" and y.name == "suspension"
+    assert y.index.names == ["pupil_id", "as_of_date"]
+    assert y.xs(AS_OF, level=1).to_dict() == {1: True, 2: True, 3: False, 4: False, 5: False}
+    assert _labels(h, "permanent_exclusion") == {1: False, 2: False, 3: False, 4: False, 5: True}
+    assert _labels(h, "suspension|permanent_exclusion") == {
+        1: True,
+        2: True,
+        3: False,
+        4: False,
+        5: True,
+    }
+    assert _labels(h, ("permanent_exclusion", "suspension"))[5] is True
+    assert _labels(h, "suspension", horizon="6M")[2] is False
+
+
+def test_censoring_rule_and_report():
+    h = histories(
+        pupils=[pupil(i) for i in range(1, 6)],
+        enrolments=[
+            on_roll(1, leaving_date="2022-03-01", leaving_reason="other_la"),  # censored
+            on_roll(2, leaving_date="2022-03-01", leaving_reason="abroad"),  # suspended first
+            on_roll(3, leaving_date="2022-03-01", leaving_reason="transfer"),  # not censored
+            on_roll(4, leaving_date="2023-02-01", leaving_reason="other_la"),  # after horizon
+            on_roll(5),
+        ],
+        exclusions=[_susp(2, "2022-02-01")],
+    )
+    y, report = make_labels(h, [AS_OF], outcome="suspension", return_report=True)
+    assert y.xs(AS_OF, level=1).tolist() == [pd.NA, True, False, False, False]
+    assert pd.isna(y.loc[(1, AS_OF)])
+    row = report.loc[AS_OF]
+    assert row[["n_cohort", "n_positive", "n_negative", "n_censored", "n_unknown"]].tolist() == [
+        5,
+        1,
+        3,
+        1,
+        0,
+    ]
+    assert row["positive_rate"] == pytest.approx(1 / 4)
+
+
+def test_missing_education_definitions():
+    h = histories(
+        pupils=[pupil(i) for i in range(1, 7)],
+        enrolments=[
+            on_roll(1, leaving_date="2022-03-01", leaving_reason="unknown"),  # vanished: CME
+            on_roll(2, leaving_date="2022-03-01", leaving_reason="unknown"),
+            on_roll(2, entry="2022-03-20", school=200),  # reappears within 28 days
+            on_roll(3, leaving_date="2022-03-01", leaving_reason="unknown"),
+            on_roll(3, entry="2022-04-15", school=200),  # reappears after 45 days
+            on_roll(4),
+            on_roll(5),
+            on_roll(6, leaving_date="2022-03-01", leaving_reason="ehe"),
+        ],
+        missing_education=[
+            {"pupil_id": 4, "kind": "cme", "start_date": "2022-06-01"},
+            {"pupil_id": 5, "kind": "cme", "start_date": "2021-06-01"},  # before as-of
+            {"pupil_id": 6, "kind": "ehe", "start_date": "2022-03-01"},
+        ],
+    )
+    assert _labels(h, "missing_education") == {
+        1: True,
+        2: False,
+        3: True,
+        4: True,
+        5: False,
+        6: False,
+    }
+    only_spells = CMEDefinition(unknown_exits=False)
+    assert _labels(h, "missing_education", cme_definition=only_spells)[1] is False
+    only_exits = CMEDefinition(cme_spells=False, reappear_within="8W")
+    got = _labels(h, "missing_education", cme_definition=only_exits)
+    assert got == {1: True, 2: False, 3: False, 4: False, 5: False, 6: False}
+    with pytest.raises(ValueError, match="cme_spells=True or unknown_exits=True"):
+        make_labels(h, [AS_OF], "missing_education", cme_definition=CMEDefinition(False, False))
+
+
+def _week(pid, start, possible, absent):
+    start = pd.Timestamp(start)
+    return {
+        "pupil_id": pid,
+        "school_id": 100,
+        "period_start": start,
+        "period_end": start + pd.Timedelta(days=4),
+        "sessions_possible": possible,
+        "sessions_authorised_absent": absent,
+        "sessions_unauthorised_absent": 0,
+    }
+
+
+def test_persistent_absence_needs_minimum_sessions():
+    h = histories(
+        pupils=[pupil(i) for i in range(1, 5)],
+        enrolments=[on_roll(i) for i in range(1, 5)],
+        attendance=[
+            _week(1, "2022-01-10", 10, 1),
+            _week(1, "2022-01-17", 10, 1),  # 10%: PA
+            _week(2, "2022-01-10", 10, 1),
+            _week(2, "2022-01-17", 10, 0),  # 5%
+            _week(3, "2022-01-10", 10, 5),  # only 10 possible sessions: unknown
+            _week(4, "2022-01-03", 10, 10),
+            _week(4, "2022-01-17", 10, 0),  # before as-of
+            _week(4, "2022-01-24", 10, 0),
+        ],
+    )
+    y, report = make_labels(h, [AS_OF], "persistent_absence", return_report=True)
+    assert y.xs(AS_OF, level=1).tolist() == [True, False, pd.NA, False]
+    assert report.loc[AS_OF, "n_unknown"] == 1
+    assert _labels(h, "persistent_absence", min_possible_sessions=10)[3] is True
+
+
+def test_custom_cohort_and_errors():
+    h = histories(
+        pupils=[pupil(1), pupil(2)],
+        enrolments=[on_roll(1), on_roll(2)],
+        exclusions=[_susp(2, "2022-02-01")],
+    )
+    cohort = build_cohort(h, [AS_OF]).iloc[[1]]
+    y = make_labels(h, None, "suspension", cohort=cohort)
+    assert y.to_dict() == {(2, AS_OF): True}
+    with pytest.raises(ValueError, match="'outcome' parameter of make_labels"):
+        make_labels(h, [AS_OF], outcome="exclusion")
+    with pytest.raises(ValueError, match="'horizon' parameter of make_labels"):
+        make_labels(h, [AS_OF], horizon="-3M")
+    with pytest.raises(ValueError, match="'horizon' parameter of make_labels"):
+        make_labels(h, [AS_OF], horizon="all")
+    with pytest.raises(ValueError, match="'as_of_dates' parameter of make_labels"):
+        make_labels(h, ["2031-01-01"])
+
+
+def test_horizon_past_end_of_data_warns():
+    h = histories(pupils=[pupil(1)], enrolments=[on_roll(1)])
+    with pytest.warns(UserWarning, match="runs past the last recorded date"):
+        make_labels(h, ["2023-06-01"], "suspension")
