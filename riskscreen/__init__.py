@@ -14,4 +14,15 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["Screener", "Screening", "__version__"]
+
+_LAZY = {"Screener": "riskscreen.training", "Screening": "riskscreen.training"}
+
+
+def __getattr__(name: str):
+    # Lazy: `import riskscreen` stays light; `riskscreen.Screener` loads the training stack.
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'riskscreen' has no attribute {name!r}")

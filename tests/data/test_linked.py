@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import dates, ints, texts
+from _data_histories import dates, ints, texts
 
 from riskscreen.data import CustomSource, DataValidationError, LinkedHistories, table_schema
 

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dates, ints, texts
+from _data_histories import dates, ints, texts
 
 from riskscreen.data import CustomSource, DataValidationError, LinkedHistories, Problem, _validation
 

@@ -1,0 +1,71 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from riskscreen.training import (
+    CalibratedScorer,
+    assign_bands,
+    band_table,
+    deciles,
+    expected_calibration_error,
+)
+
+
+def data(n, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    p = 1 / (1 + np.exp(-(-3 + 1.5 * X[:, 0] + shift)))
+    return X, (rng.random(n) < p).astype(int)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrating_on_a_later_fold_fixes_a_shifted_base_rate(method):
+    X_tr, y_tr = data(4000, 0)
+    X_cal, y_cal = data(4000, 1, shift=1.0)  # the later period has more outcomes
+    X_te, y_te = data(4000, 2, shift=1.0)
+    model = LogisticRegression().fit(X_tr, y_tr)
+    cal = CalibratedScorer(model, method=method).fit(X_cal, y_cal)
+    raw_ece = expected_calibration_error(y_te, model.predict_proba(X_te)[:, 1])
+    cal_ece = expected_calibration_error(y_te, cal.predict_proba(X_te)[:, 1])
+    assert cal_ece < raw_ece / 2
+    np.testing.assert_allclose(cal.decision_function(X_te), model.decision_function(X_te))
+    assert model.coef_.tolist() == LogisticRegression().fit(X_tr, y_tr).coef_.tolist()
+
+
+def test_errors():
+    X, y = data(100, 0)
+    with pytest.raises(ValueError, match="already be fitted"):
+        CalibratedScorer(LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="'method'"):
+        CalibratedScorer(LogisticRegression().fit(X, y), method="beta").fit(X, y)
+
+
+def test_deciles_and_bands_by_hand():
+    s = np.arange(1, 21, dtype=float)  # 20 pupils, score 1..20
+    d = deciles(s)
+    assert d.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10]
+    b = assign_bands(s)  # default: top 5% high, next 15% medium
+    assert b[-1] == "high" and (b == "high").sum() == 1
+    assert (b == "medium").sum() == 3 and (b == "low").sum() == 16
+    p = assign_bands([0.05, 0.15, 0.5], cutoffs=(0.1, 0.3), on="probability")
+    assert list(p) == ["low", "medium", "high"]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        assign_bands(s, cutoffs=(0.9, 0.8))
+    with pytest.raises(ValueError, match="'on'"):
+        assign_bands(s, on="rank")
+
+
+def test_band_table_rates_and_small_number_suppression():
+    band = pd.Categorical(
+        ["low"] * 10 + ["medium"] * 10 + ["high"] * 10,
+        categories=["low", "medium", "high"],
+        ordered=True,
+    )
+    y = np.r_[np.zeros(8), 1, 1, np.zeros(4), np.ones(6), np.zeros(2), np.ones(8)]
+    t = band_table(y, band, proba=np.linspace(0, 1, 30))
+    assert t.loc["low", "suppressed"] and pd.isna(t.loc["low", "observed_rate"])
+    assert t.loc["medium", "observed_rate"] == pytest.approx(0.6)
+    assert t.loc["high", "observed_rate"] == pytest.approx(0.8)
+    assert t["n_pupils"].tolist() == [10, 10, 10]
+    assert "mean_predicted" in t

@@ -1,0 +1,107 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from riskscreen.training import LogisticScorecard
+
+
+def data(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "absence": rng.random(n),
+            "fsm": rng.integers(0, 2, n).astype(float),
+            "noise": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        }
+    )
+    logit = -2.5 + 3 * X["absence"] + 1.0 * X["fsm"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+@parametrize_with_checks([LogisticScorecard(), LogisticScorecard(binning="spline", n_bins=4)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_points_add_up_to_the_score_and_read_sensibly():
+    X, y = data()
+    card = LogisticScorecard(n_bins=5, pdo=20, base_score=200, base_odds=1 / 49).fit(X, y)
+    pts = card.points_
+    # riskier bins of a risk factor earn more points; the lowest-risk bin scores 0
+    absence = pts[(pts.feature == "absence") & (pts.bin != "missing")]["points"].to_numpy()
+    assert absence[0] == pytest.approx(0) and absence[-1] > absence[0] + 20
+    fsm = pts[pts.feature == "fsm"].set_index("bin")["points"]
+    assert fsm["= 1"] > fsm["= 0"] == 0
+    # base points + the pupil's bin points == score_points, for every pupil
+    total = np.full(len(X), card.base_points_)
+    for j, f in enumerate(X.columns):
+        bins = pts[pts.feature == f]["points"].to_numpy()
+        x = X[f].to_numpy()
+        code = np.searchsorted(card.cuts_[j], x, side="right")
+        code = np.where(np.isnan(x), len(card.cuts_[j]) + 1, code)
+        total += bins[code]
+    np.testing.assert_allclose(total, card.score_points(X), atol=1e-8)
+    # pdo: +20 points doubles the odds
+    logit = card.decision_function(X)
+    np.testing.assert_allclose(
+        card.score_points(X) - 200, 20 / np.log(2) * (logit - np.log(1 / 49)), atol=1e-8
+    )
+    sc = card.to_frame()
+    assert sc.iloc[0]["feature"] == "(base points)" and len(sc) == len(pts) + 1
+
+
+def test_missing_value_unseen_in_training_joins_commonest_bin():
+    X, y = data()
+    card = LogisticScorecard().fit(X, y)
+    row = X.iloc[[0]].copy()
+    as_zero = row.assign(fsm=0.0)
+    row["fsm"] = np.nan
+    # fsm had no missing values in training; zeros are the commonest value
+    majority = 0.0 if (X["fsm"] == 0).mean() > 0.5 else 1.0
+    np.testing.assert_allclose(
+        card.predict_proba(row), card.predict_proba(as_zero.assign(fsm=majority))
+    )
+
+
+def test_contract_clone_params_pipeline():
+    card = LogisticScorecard(n_bins=7, C=0.5)
+    assert card.get_params()["n_bins"] == 7
+    assert vars(card) == vars(clone(card))
+    card.set_params(C=2.0)
+    assert clone(card).C == 2.0
+    assert not [k for k in vars(card) if k.endswith("_")]
+    X, y = data(500)
+    pipe = make_pipeline(FunctionTransformer(), LogisticScorecard()).fit(X, y)
+    assert pipe.predict_proba(X).shape == (500, 2)
+    fitted = LogisticScorecard().fit(X, y)
+    assert list(fitted.feature_names_in_) == list(X.columns)
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+
+
+def test_bad_parameters():
+    X, y = data(200)
+    with pytest.raises(ValueError, match="'binning'"):
+        LogisticScorecard(binning="tree").fit(X, y)
+    with pytest.raises(ValueError, match="'n_bins'"):
+        LogisticScorecard(n_bins=1).fit(X, y)
+    with pytest.raises(ValueError, match="Only binary"):
+        LogisticScorecard().fit(X, np.arange(200) % 3)
+
+
+def test_monotone_constraints_make_points_rise_or_fall_across_bins():
+    X, y = data(4000, seed=3)
+    card = LogisticScorecard(monotone_constraints={"absence": 1, "noise": -1}).fit(X, y)
+    pts = card.points_[card.points_.bin != "missing"]
+    assert np.all(np.diff(pts[pts.feature == "absence"]["points"].to_numpy()) >= -1e-9)
+    assert np.all(np.diff(pts[pts.feature == "noise"]["points"].to_numpy()) <= 1e-9)
+    assert card.monotone_constraints_ == [1, 0, -1]
+    # points still add up to the score
+    logit = card.decision_function(X)
+    np.testing.assert_allclose(card.predict_proba(X)[:, 1], 1 / (1 + np.exp(-logit)))
+    with pytest.raises(ValueError, match="binning='quantile'"):
+        LogisticScorecard(binning="spline", monotone_constraints={"absence": 1}).fit(X, y)
