@@ -72,6 +72,28 @@ def synth(
 
 
 @app.command()
+def validate(
+    path: Path = typer.Argument(..., help="A folder written by LinkedHistories.save."),
+) -> None:
+    """Check a saved folder of linked histories and list every problem found.
+
+    Exits with code 1 and one line per problem (table, column, rows, what was
+    expected) when the data are not valid.
+
+    Example: riskscreen validate synthetic_la
+    """
+    from riskscreen.data import DataValidationError, LinkedHistories
+
+    try:
+        histories = LinkedHistories.load(path)
+        histories.validate()
+    except (OSError, ValueError, DataValidationError) as exc:
+        _fail(str(exc))
+    typer.echo(histories.summary().to_string())
+    typer.echo(f"{path}: valid ({histories.n_pupils} pupils)")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("riskscreen_demo"), "--out", help="Folder for all outputs."),
     pupils: int = typer.Option(20_000, "--pupils", min=500, help="Pupils in the synthetic LA."),

@@ -20,11 +20,11 @@ def test_version_prints_package_version():
 def test_root_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("synth", "demo"):
+    for command in ("synth", "validate", "demo"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["synth", "demo"])
+@pytest.mark.parametrize("command", ["synth", "validate", "demo"])
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -58,3 +58,27 @@ def test_synth_writes_a_folder_that_loads_and_validates(tmp_path):
     loaded.validate()
     assert loaded.exclusions.shape[0] > 0
     assert f"Wrote {out}" in result.output
+
+
+def test_validate_reports_every_problem_in_a_saved_folder(tmp_path):
+    from riskscreen.datasets import make_linked_histories
+
+    histories = make_linked_histories(n_pupils=300, n_years=1, seed=2)
+    good = histories.save(tmp_path / "good")
+    result = runner.invoke(app, ["validate", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+
+    histories.exclusions.loc[histories.exclusions.index[:2], "kind"] = "detention"
+    histories.sen.loc[histories.sen.index[:1], "provision"] = "S"
+    bad = histories.save(tmp_path / "bad")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "exclusions.kind" in result.output
+    assert "sen.provision" in result.output
+
+
+def test_validate_names_a_missing_folder(tmp_path):
+    result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "nowhere" in result.output
