@@ -11,7 +11,10 @@ every case runs in a fresh subprocess so its peak RSS is its own:
 - ``hand-written``   one DuckDB query written by hand computing the same 3 features
                      for the same cohort.
 
-The ratio column is library-subset / hand-written. Synthetic data come from
+``feats`` is the number of features in the spec, ``cols`` the columns of the output
+(features plus their ``__missing`` indicators; pupil_id and as_of_date are the index
+and not counted): the default spec has 52 features and 65 columns. The ratio column
+is library-subset / hand-written. Synthetic data come from
 ``riskscreen.datasets.make_linked_histories`` at ``--base`` pupils; larger sizes are
 made by tiling that base with shifted pupil_id / school_id offsets, streamed to Parquet
 (so 1M pupils are 10 shifted copies of a 100k-pupil authority; the output says so).
@@ -163,8 +166,10 @@ def hand_written_sql(folder: Path, dates) -> str:
 def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tmp: Path) -> dict:
     import duckdb  # imports are not timed: both sides pay the same interpreter start-up
 
-    from riskscreen.features import build_features
+    from riskscreen.features import build_features, default_spec
 
+    spec = subset_spec() if case in ("library-subset", "hand-written") else default_spec()
+    n_features = len(list(spec))
     t0 = time.perf_counter()
     if case == "hand-written":
         con = duckdb.connect(
@@ -191,15 +196,15 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
             "wall_s": wall,
             "peak_rss_mb": peak_rss_mb(),
             "rows": meta.num_rows,
-            "cols": meta.num_columns - 2,
+            "cols": meta.num_columns - 2,  # less pupil_id, as_of_date
+            "features": n_features,
             "checksum": 0.0,
         }
     else:
-        spec = subset_spec() if case == "library-subset" else None
         out = build_features(
             folder,
             dates,
-            spec,
+            spec if case == "library-subset" else None,
             memory_limit=memory_limit,
             temp_directory=tmp,
             threads=threads,
@@ -211,7 +216,8 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
         "wall_s": wall,
         "peak_rss_mb": rss,
         "rows": len(out),
-        "cols": out.shape[1],
+        "cols": out.shape[1],  # (pupil_id, as_of_date) is the index
+        "features": n_features,
         "checksum": checksum,
     }
 
@@ -274,7 +280,7 @@ def main(argv=None) -> None:
         flush=True,
     )
     header = (
-        f"{'pupils':>10} {'dates':>5} {'case':<18} {'rows out':>10} {'cols':>5} "
+        f"{'pupils':>10} {'dates':>5} {'case':<18} {'rows out':>10} {'feats':>5} {'cols':>5} "
         f"{'wall s':>8} {'event rows/s':>14} {'peak RSS MB':>12} {'ratio':>6}"
     )
     print(header)
@@ -316,7 +322,8 @@ def main(argv=None) -> None:
                 if case == "hand-written" and "library-subset" in results:
                     ratio = f"{results['library-subset']['wall_s'] / r['wall_s']:.2f}"
                 print(
-                    f"{n:>10,} {k:>5} {case:<18} {r['rows']:>10,} {r['cols']:>5} "
+                    f"{n:>10,} {k:>5} {case:<18} {r['rows']:>10,} {r['features']:>5} "
+                    f"{r['cols']:>5} "
                     f"{r['wall_s']:>8.1f} {n_events / r['wall_s']:>14,.0f} "
                     f"{r['peak_rss_mb']:>12,.0f} {ratio:>6}",
                     flush=True,

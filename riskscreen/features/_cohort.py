@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from riskscreen.data._codes import SOCIAL_CARE_KINDS
+from riskscreen.features._sources import SourceInfo
 from riskscreen.features._windows import parse_window
 
 #: Year the academic year of a date starts (September to August).
@@ -37,6 +38,13 @@ class Cohort:
     before the as-of date and had not left before it (the leaving date is the
     last day on roll). If several spells qualify (dual registration) the one
     that started last gives ``school_id`` (ties: smallest ``school_id``).
+
+    Every pupil on roll (or known to social care) needs a row in ``pupils``:
+    its ``birth_month`` gives the NC year that decides membership. Rows with no
+    ``pupils`` row are never dropped silently: :func:`build_cohort`,
+    :func:`build_features` and :func:`make_labels` raise a ``ValueError`` naming
+    the count and example ``pupil_id`` values. (The SQL of :meth:`ctes` keeps
+    them, with ``ncyear`` NULL, so that the check can see them.)
 
     Parameters
     ----------
@@ -82,12 +90,28 @@ class Cohort:
                     f"{sorted(SOCIAL_CARE_KINDS)}. Got {bad!r} instead."
                 )
 
-    def ctes(self) -> list[tuple[str, str]]:
+    def ctes(self, sources: Mapping[str, SourceInfo] | None = None) -> list[tuple[str, str]]:
         """Named SQL CTEs ending in ``cohort(pupil_id, as_of_date, school_id, ncyear, on_roll)``.
 
         Expects a relation ``asof_dates(as_of_date)`` and the canonical views.
+        ``sources`` (name -> SourceInfo) makes enrolments and social care honour
+        their knowledge dates (``recorded_date``, ``end_recorded_date``): a spell
+        recorded on or after the as-of date is not seen, and one whose end was
+        recorded then is still open.
         """
         self.validate()
+        sources = sources or {}
+
+        def known(name: str, alias: str) -> str:
+            info = sources.get(name)
+            return "TRUE" if info is None else info.known_sql(alias, "a.as_of_date")
+
+        def end(name: str, alias: str, col: str) -> str:
+            info = sources.get(name)
+            return f"{alias}.{col}" if info is None else info.end_sql(alias, "a.as_of_date")
+
+        leaving = end("enrolments", "en", "leaving_date")
+        sc_end = end("social_care", "s", "end_date")
         lo, hi = self.ncyears
         ctes = [
             (
@@ -95,8 +119,8 @@ class Cohort:
                 "SELECT a.as_of_date, en.pupil_id, en.school_id, ROW_NUMBER() OVER ("
                 "PARTITION BY en.pupil_id, a.as_of_date ORDER BY en.entry_date DESC, "
                 "en.school_id) AS rn FROM asof_dates AS a JOIN enrolments AS en "
-                "ON en.entry_date < a.as_of_date AND (en.leaving_date IS NULL "
-                "OR en.leaving_date >= a.as_of_date)",
+                f"ON en.entry_date < a.as_of_date AND ({leaving} IS NULL "
+                f"OR {leaving} >= a.as_of_date) AND {known('enrolments', 'en')}",
             ),
             (
                 "on_roll",
@@ -119,7 +143,8 @@ class Cohort:
                     "known_sc",
                     "SELECT DISTINCT s.pupil_id, a.as_of_date FROM asof_dates AS a "
                     "JOIN social_care AS s ON s.start_date < a.as_of_date AND "
-                    f"(s.end_date IS NULL OR s.end_date >= {w.start_sql('a.as_of_date')})" + kinds,
+                    f"({sc_end} IS NULL OR {sc_end} >= {w.start_sql('a.as_of_date')}) AND "
+                    f"{known('social_care', 's')}" + kinds,
                 )
             )
             base += (
@@ -133,8 +158,8 @@ class Cohort:
             (
                 "cohort",
                 f"SELECT b.pupil_id, b.as_of_date, b.school_id, {ncy} AS ncyear, b.on_roll "
-                "FROM cohort_base AS b JOIN pupils AS p ON p.pupil_id = b.pupil_id "
-                f"WHERE {ncy} BETWEEN {int(lo)} AND {int(hi)}",
+                "FROM cohort_base AS b LEFT JOIN pupils AS p ON p.pupil_id = b.pupil_id "
+                f"WHERE p.pupil_id IS NULL OR {ncy} BETWEEN {int(lo)} AND {int(hi)}",
             )
         )
         return ctes
@@ -167,6 +192,14 @@ def cohort_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
             else pd.array([pd.NA] * len(flat), dtype="boolean"),
         }
     )
+    timed = out["as_of_date"] != out["as_of_date"].dt.normalize()
+    if timed.any():
+        shown = [str(v) for v in out.loc[timed, "as_of_date"].unique()[:5]]
+        raise ValueError(
+            "The 'cohort' frame's as_of_date values must be dates (midnight), as as-of "
+            f"dates are; {int(timed.sum())} row(s) have a time of day, e.g. {shown}. "
+            "Normalise them (e.g. .dt.normalize()) so no row is dropped."
+        )
     if out.duplicated(["pupil_id", "as_of_date"]).any():
         raise ValueError("The 'cohort' frame has duplicate (pupil_id, as_of_date) rows.")
     return out

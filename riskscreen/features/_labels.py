@@ -44,7 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskscreen.features._engine import _index, check_range, open_session
+from riskscreen.features._engine import (
+    _index,
+    check_cohort_pupils,
+    check_range,
+    open_session,
+)
 from riskscreen.features._windows import parse_window
 
 OUTCOMES = ("suspension", "permanent_exclusion", "missing_education", "persistent_absence")
@@ -254,6 +259,9 @@ def make_labels(
     try:
         sources.check_dates([u for u in used if u in sources.info])
         check_range(sources, dates, list(sources.info), owner="make_labels")
+        check_cohort_pupils(
+            sources, cohort_ctes, owner="make_labels", from_frame=isinstance(cohort, pd.DataFrame)
+        )
         _, hi = sources.date_range([n for n in sources.info if n not in ("pupils", "schools")])
         ends = dates["as_of_date"] + _offset(h)
         late = dates["as_of_date"][ends > hi + pd.Timedelta(days=1)]

@@ -14,10 +14,12 @@ logger = logging.getLogger("riskscreen.features")
 PROTECTED_INPUTS = ("sex", "ethnicity", "ethnicity_major")
 
 
-def _active(alias: str) -> str:
+def _active(info, alias: str) -> str:
+    """Spell open on the as-of date, as known then (knowledge dates honoured)."""
+    end = info.end_sql(alias, "c.as_of_date")
     return (
-        f"{alias}.start_date < c.as_of_date AND ({alias}.end_date IS NULL "
-        f"OR {alias}.end_date >= c.as_of_date)"
+        f"{alias}.start_date < c.as_of_date AND ({end} IS NULL "
+        f"OR {end} >= c.as_of_date) AND {info.known_sql(alias, 'c.as_of_date')}"
     )
 
 
@@ -70,14 +72,15 @@ def protected_characteristics(
             + ", ".join(f"{n} AS ({b})" for n, b in cohort_ctes)
             + ", sen_now AS (SELECT c.pupil_id, c.as_of_date, "
             "MAX(CASE WHEN s.provision = 'E' THEN 2 ELSE 1 END) AS lvl FROM cohort AS c "
-            f"JOIN sen AS s ON s.pupil_id = c.pupil_id AND {_active('s')} "
+            f"JOIN sen AS s ON s.pupil_id = c.pupil_id AND {_active(sources.info['sen'], 's')} "
             "GROUP BY c.pupil_id, c.as_of_date), "
             "fsm_now AS (SELECT DISTINCT c.pupil_id, c.as_of_date FROM cohort AS c "
-            f"JOIN fsm AS s ON s.pupil_id = c.pupil_id AND {_active('s')}), "
+            f"JOIN fsm AS s ON s.pupil_id = c.pupil_id AND {_active(sources.info['fsm'], 's')}), "
             "sc_now AS (SELECT c.pupil_id, c.as_of_date, MAX(CASE s.kind WHEN 'looked_after' "
             "THEN 3 WHEN 'cp_plan' THEN 2 WHEN 'cin_plan' THEN 1 WHEN 'referral' THEN 1 "
             "WHEN 'assessment' THEN 1 ELSE 0 END) AS lvl FROM cohort AS c JOIN social_care AS s "
-            f"ON s.pupil_id = c.pupil_id AND {_active('s')} GROUP BY c.pupil_id, c.as_of_date) "
+            f"ON s.pupil_id = c.pupil_id AND {_active(sources.info['social_care'], 's')} "
+            "GROUP BY c.pupil_id, c.as_of_date) "
             "SELECT c.pupil_id, c.as_of_date, p.sex, p.ethnicity, "
             "CASE sen_now.lvl WHEN 2 THEN 'E' WHEN 1 THEN 'K' ELSE 'none' END AS sen_status, "
             "fsm_now.pupil_id IS NOT NULL AS fsm, "

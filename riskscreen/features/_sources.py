@@ -44,10 +44,36 @@ class SourceInfo:
     columns: dict[str, str]
     required_dates: tuple[str, ...]
     custom: bool = False
+    #: knowledge dates (see :data:`RECORDED`, :data:`END_RECORDED`), when the source has them
+    recorded: str | None = None
+    end_recorded: str | None = None
 
     @property
     def is_spell(self) -> bool:
         return self.end is not None
+
+    def known_sql(self, alias: str, as_of: str) -> str:
+        """SQL condition: the row (event or spell start) was recorded before ``as_of``."""
+        if self.recorded is None:
+            return "TRUE"
+        col = f"{alias}.{_q(self.recorded)}"
+        return f"({col} IS NULL OR {col} < {as_of})"
+
+    def end_sql(self, alias: str, as_of: str) -> str:
+        """SQL of the spell end *as known* on ``as_of``: NULL while its recording was later."""
+        end = f"{alias}.{_q(self.end)}"
+        if self.end_recorded is None:
+            return end
+        col = f"{alias}.{_q(self.end_recorded)}"
+        return f"(CASE WHEN {col} >= {as_of} THEN NULL ELSE {end} END)"
+
+
+#: Optional knowledge-date column of any source (canonical or custom): the date the row
+#: was recorded. A row counts at an as-of date only when this is missing or before it.
+RECORDED = "recorded_date"
+#: Optional column of a spell source: the date its end date was recorded. Until then
+#: (on or after the as-of date) the spell is treated as still open.
+END_RECORDED = "end_recorded_date"
 
 
 def _q(name: str) -> str:
@@ -175,7 +201,29 @@ class Sources:
         else:
             date, end, req = spec.event_date, spec.end_date, (spec.event_date,)
         id_col = "school_id" if name == "schools" else "pupil_id"
-        self.info[name] = SourceInfo(name, _q(name), id_col, date, end, cols, req)
+        info = SourceInfo(name, _q(name), id_col, date, end, cols, req)
+        if name not in ("pupils", "schools"):
+            self._knowledge(info)
+        self.info[name] = info
+
+    def _knowledge(self, info: SourceInfo) -> None:
+        """Note the source's knowledge-date columns, checking they hold dates."""
+        for attr, col in (("recorded", RECORDED), ("end_recorded", END_RECORDED)):
+            if col not in info.columns:
+                continue
+            if attr == "end_recorded" and not info.is_spell:
+                raise ValueError(
+                    f"Table {info.name!r} has a column {col!r} but holds events, not spells "
+                    f"(no end date); only spells have an end whose recording date matters. "
+                    f"Rename or drop it (use {RECORDED!r} for when an event was recorded)."
+                )
+            kind = info.columns[col].upper()
+            if not kind.startswith(("TIMESTAMP", "DATE")):
+                raise ValueError(
+                    f"Table {info.name!r}, column {col!r} (a knowledge date) must hold dates. "
+                    f"Got type {info.columns[col]} instead."
+                )
+            setattr(info, attr, col)
 
     def _custom_view(self, name: str, rel: str, src: CustomSource) -> None:
         if name in TABLES or name == "cohort":
@@ -201,7 +249,7 @@ class Sources:
                     f"Custom table {name!r} has no value column {col!r}. "
                     f"Columns present: {sorted(cols)}."
                 )
-        self.info[name] = SourceInfo(
+        info = SourceInfo(
             name,
             view,
             src.id_column,
@@ -211,6 +259,8 @@ class Sources:
             (src.date_column,),
             custom=True,
         )
+        self._knowledge(info)
+        self.info[name] = info
 
     # -- checks ------------------------------------------------------------------------------
     def check_dates(self, names) -> None:

@@ -50,8 +50,9 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-#: A roll spell of pupil 999 (no pupils row, so never in a cohort) marks the period the
-#: data cover, 1 Sep 2015 to 31 Aug 2023, so as-of dates in it pass the data-range check.
+#: A roll spell of pupil 999 (born 1990, so far above NC year 13 and never in a cohort)
+#: marks the period the data cover, 1 Sep 2015 to 31 Aug 2023, so as-of dates in it pass
+#: the data-range check.
 EXTRACT = {
     "pupil_id": 999,
     "school_id": 999,
@@ -60,12 +61,15 @@ EXTRACT = {
     "leaving_reason": "completed",
 }
 
+EXTRACT_PUPIL = {"pupil_id": 999, "birth_month": "1990-01-01"}
+
 
 def histories(extract: bool = True, **tables) -> LinkedHistories:
     """LinkedHistories from row dicts per table, e.g. histories(exclusions=[{...}])."""
     custom = tables.pop("custom", None)
     if extract:
         tables["enrolments"] = list(tables.get("enrolments", [])) + [EXTRACT]
+        tables["pupils"] = list(tables.get("pupils", [])) + [EXTRACT_PUPIL]
     frames = {name: frame(name, rows) for name, rows in tables.items()}
     return LinkedHistories(**frames, custom=custom)
 

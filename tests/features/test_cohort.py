@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
 
-from riskscreen.features import Cohort, build_cohort, build_features
+from riskscreen.features import Cohort, build_cohort, build_features, make_labels
 
 
 def test_on_roll_boundaries_entry_exclusive_leaving_inclusive():
@@ -40,7 +40,7 @@ def test_on_roll_boundaries_entry_exclusive_leaving_inclusive():
 )
 def test_ncyear_english_rule(born, as_of, ncyear):
     h = histories(
-        pupils=[pupil(1, born)],
+        pupils=[pupil(1, born), pupil(2, "1990-01-01")],
         enrolments=[on_roll(1, entry="2020-09-01"), on_roll(2, entry="2016-01-01")],
     )
     c = build_cohort(h, [as_of], ncyears=(0, 13))
@@ -113,3 +113,50 @@ def test_cohort_frame_is_accepted_by_build_features():
     c = build_cohort(h, [AS_OF])
     X = build_features(h, [AS_OF], cohort=c.iloc[[1]])
     assert X.index.get_level_values(0).tolist() == [2]
+
+
+def test_on_roll_pupil_without_pupils_row_is_an_error_not_a_silent_drop():
+    # pupils 7, 8 and 9 are on roll but have no pupils row: three rows per as-of date
+    h = histories(
+        pupils=[pupil(1)],
+        enrolments=[on_roll(1), on_roll(7), on_roll(8), on_roll(9, school=200)],
+    )
+    dates = [AS_OF, pd.Timestamp("2021-06-07")]
+    msg = r"6 row\(s\) \(3 pupil\(s\)\) whose column 'pupil_id' has no row in table 'pupils'"
+    for call in (
+        lambda: build_cohort(h, dates),
+        lambda: build_features(h, dates),
+        lambda: make_labels(h, dates, "suspension"),
+    ):
+        with pytest.raises(ValueError, match=msg) as err:
+            call()
+        assert "'enrolments'" in str(err.value)
+        assert "pupil_id 7, 8, 9" in str(err.value)
+    h.pupils = h.pupils.iloc[:0]
+    with pytest.raises(ValueError, match="e.g. pupil_id 1, 7, 8, 9."):
+        build_cohort(h, [AS_OF])
+
+
+def test_off_roll_social_care_child_without_pupils_row_is_an_error():
+    h = histories(
+        pupils=[pupil(1)],
+        enrolments=[on_roll(1)],
+        social_care=[{"pupil_id": 5, "kind": "cin_plan", "start_date": "2021-03-01"}],
+    )
+    with pytest.raises(ValueError, match="'social_care'.* e.g. pupil_id 5"):
+        build_cohort(h, [AS_OF], include_off_roll_social_care=True)
+    assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]
+
+
+def test_cohort_frame_with_unknown_pupils_or_timed_dates_is_an_error():
+    h = histories(pupils=[pupil(1), pupil(2)], enrolments=[on_roll(1), on_roll(2)])
+    c = build_cohort(h, [AS_OF])
+    stranger = c.iloc[[0]].rename(index={1: 42}, level="pupil_id")
+    frame = pd.concat([c, stranger])
+    with pytest.raises(ValueError, match=r"'cohort' frame has 1 row\(s\).* pupil_id 42"):
+        build_features(h, [AS_OF], cohort=frame)
+    with pytest.raises(ValueError, match=r"'cohort' frame has 1 row\(s\).* pupil_id 42"):
+        make_labels(h, None, "suspension", cohort=frame)
+    timed = c.rename(index={AS_OF: AS_OF + pd.Timedelta(hours=9)}, level="as_of_date")
+    with pytest.raises(ValueError, match="must be dates \\(midnight\\)"):
+        build_features(h, [AS_OF], cohort=timed)

@@ -526,3 +526,130 @@ def test_as_of_on_first_day_after_data_is_allowed():
     with pytest.raises(ValueError, match=r"in \(2019-09-01, 2019-09-02\]"):
         build_features(h, ["2019-09-03"], spec)
     assert np.isfinite(X["n"]).all()
+
+
+# -- knowledge dates ------------------------------------------------------------------------------
+def _dates(values) -> pd.Series:
+    return pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]")
+
+
+def _known_story():
+    """Pupil 1: suspensions on 1 Nov (never dated as recorded), 1 Dec (recorded 5 Dec),
+    20 Dec 2021 (recorded ON the as-of date) and 5 Jan 2022 (recorded 1 Feb 2022).
+    Pupil 2: an SEN spell 1 Sep - 31 Dec 2021 whose end was recorded on 20 Jan 2022.
+    Pupil 3: an SEN spell from 1 Jun 2021 first recorded on 15 Jan 2022.
+    Pupil 4 left school on 1 Dec 2021, recorded 20 Jan 2022; pupil 5 joined on
+    1 Sep 2021, recorded 15 Jan 2022."""
+    h = histories(
+        pupils=[pupil(i) for i in (1, 2, 3, 4, 5)],
+        enrolments=[
+            on_roll(1),
+            on_roll(2),
+            on_roll(3),
+            on_roll(4, leaving_date="2021-12-01", leaving_reason="transfer"),
+            on_roll(5, entry="2021-09-01"),
+        ],
+        exclusions=[
+            {"pupil_id": 1, "start_date": d}
+            for d in ("2021-11-01", "2021-12-01", "2021-12-20", "2022-01-05")
+        ],
+        sen=[
+            {"pupil_id": 2, "start_date": "2021-09-01", "end_date": "2021-12-31"},
+            {"pupil_id": 3, "start_date": "2021-06-01"},
+        ],
+    )
+    h.exclusions["recorded_date"] = _dates([None, "2021-12-05", "2022-01-10", "2022-02-01"])
+    h.sen["recorded_date"] = _dates([None, "2022-01-15"])
+    h.sen["end_recorded_date"] = _dates(["2022-01-20", None])
+    n = len(h.enrolments)  # the last row is the extract's marker spell
+    h.enrolments["recorded_date"] = _dates([None] * 4 + ["2022-01-15"] + [None] * (n - 5))
+    h.enrolments["end_recorded_date"] = _dates([None] * 3 + ["2022-01-20"] + [None] * (n - 4))
+    return h
+
+
+LATER = pd.Timestamp("2022-02-02")
+
+
+def test_knowledge_dates_hide_rows_recorded_on_or_after_as_of():
+    spec = FeatureSpec(
+        (
+            Feature("susp_all", "exclusions", "count", "all"),
+            Feature("susp_since_last", "exclusions", "days_since_last", "all"),
+            Feature("sen_now", "sen", "active", "all"),
+            Feature("sen_days_1y", "sen", "days_active", "1Y"),
+            Feature("sen_ended", "sen", "ended_count", "all"),
+            Feature("sen_since_end", "sen", "days_since_end", "all"),
+        )
+    )
+    X = build_features(_known_story(), [AS_OF, LATER], spec)
+    # pupil 4 left before the as-of date but it was recorded after: still on roll then;
+    # pupil 5 joined before it but was recorded after: not yet on roll
+    assert X.xs(AS_OF, level="as_of_date").index.tolist() == [1, 2, 3, 4]
+    assert X.xs(LATER, level="as_of_date").index.tolist() == [1, 2, 3, 5]
+    now = X.xs(AS_OF, level="as_of_date")
+    later = X.xs(LATER, level="as_of_date")
+    # 1 Nov (no recorded date) and 1 Dec count; 20 Dec (recorded on the as-of date) does not
+    assert now.loc[1, "susp_all"] == 2.0
+    assert now.loc[1, "susp_since_last"] == 40.0  # 1 Dec 2021 -> 10 Jan 2022
+    assert later.loc[1, "susp_all"] == 4.0
+    assert later.loc[1, "susp_since_last"] == 28.0  # 5 Jan -> 2 Feb 2022
+    # pupil 2: the end (31 Dec) was not known on 10 Jan, so the spell is open then
+    assert now.loc[2, ["sen_now", "sen_days_1y", "sen_ended"]].tolist() == [1.0, 131.0, 0.0]
+    assert now.loc[2, "sen_since_end__missing"] == 1.0
+    assert later.loc[2, ["sen_now", "sen_days_1y", "sen_ended"]].tolist() == [0.0, 122.0, 1.0]
+    assert later.loc[2, "sen_since_end"] == 33.0  # 31 Dec -> 2 Feb
+    # pupil 3: the spell was unknown on 10 Jan, known (and open) on 2 Feb
+    assert now.loc[3, ["sen_now", "sen_days_1y"]].tolist() == [0.0, 0.0]
+    assert later.loc[3, ["sen_now", "sen_days_1y"]].tolist() == [1.0, 246.0]
+
+
+def test_knowledge_dates_in_school_rate_current_and_custom_sources():
+    h = _known_story()
+    police = pd.DataFrame(
+        {
+            "pupil_id": pd.Series([1, 1, 2], dtype="int64"),
+            "date": _dates(["2021-10-01", "2021-11-01", "2021-12-01"]),
+            "score": [1.0, 2.0, 3.0],
+            "recorded_date": _dates(["2021-10-02", "2022-01-11", None]),
+        }
+    )
+    h.custom["police"] = (police, CustomSource("pupil_id", "date", None, ("score",)))
+    spec = FeatureSpec(
+        (
+            Feature("police_n", "police", "count", "all"),
+            Feature("police_now", "police", "current", "all", column="score"),
+            Feature("rate", "exclusions", "school_rate", "1Y"),
+        )
+    )
+    X = build_features(h, [AS_OF], spec)
+    assert _col(X, "police_n") == {1: 1.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    assert _col(X, "police_now") == {1: 1.0, 2: 3.0, 3: 0.0, 4: 0.0}
+    # school 100: 2 suspensions known / 4 pupils known to be on roll (1-4; 5 not yet)
+    assert _col(X, "rate") == pytest.approx({1: 0.5, 2: 0.5, 3: 0.5, 4: 0.5})
+
+
+def test_knowledge_date_columns_must_be_dates_and_end_recorded_only_on_spells():
+    h = _known_story()
+    h.exclusions["recorded_date"] = "2021-01-01"
+    with pytest.raises(ValueError, match="'exclusions', column 'recorded_date'.*must hold dates"):
+        build_features(h, [AS_OF], FeatureSpec((Feature("n", "exclusions", "count", "all"),)))
+    h = _known_story()
+    h.exclusions["end_recorded_date"] = h.exclusions["recorded_date"]
+    with pytest.raises(ValueError, match="'end_recorded_date' but holds events"):
+        build_features(h, [AS_OF], FeatureSpec((Feature("n", "exclusions", "count", "all"),)))
+
+
+def test_batches_of_as_of_dates_give_the_same_result(tmp_path, monkeypatch):
+    from riskscreen.features import _engine
+
+    h = _story()
+    dates = [AS_OF, pd.Timestamp("2021-06-14"), pd.Timestamp("2021-11-01")]
+    spec = default_spec()
+    one_query = build_features(h, dates, spec)
+    monkeypatch.setattr(_engine, "BATCH_ROWS", 1)  # one as-of date per query
+    batched = build_features(h, dates, spec)
+    pd.testing.assert_frame_equal(batched, one_query)
+    assert batched.index.get_level_values("as_of_date").is_monotonic_increasing
+    path = build_features(h, dates, spec, output_path=tmp_path / "X.parquet")
+    written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
+    pd.testing.assert_frame_equal(written, one_query, check_index_type=False)
