@@ -28,7 +28,7 @@ histories = make_linked_histories(n_pupils=n_pupils, start_year=2019, n_years=5,
 
 # Label windows of 365 days: the last training date's window closes before the
 # calibration date (the latest fit date), whose window closes before the test date.
-fit_dates = ["2020-10-01", "2021-02-01", "2021-06-01", "2022-06-01"]
+fit_dates = ["2020-02-01", "2020-06-01", "2020-10-01", "2021-02-01", "2021-06-01", "2022-06-01"]
 test_date = "2023-06-01"
 
 screener = Screener(outcome="suspension", horizon="365D", model="lightgbm", capacity=0.05)

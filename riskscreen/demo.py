@@ -19,7 +19,7 @@ import pandas as pd
 #: Training as-of dates (one per term), the calibration date and the test date.
 #: Training label windows (365 days) close before the calibration date, whose
 #: window closes before the test date, whose window closes before the data end.
-TRAIN_DATES = ("2020-10-01", "2021-02-01", "2021-06-01")
+TRAIN_DATES = ("2020-02-01", "2020-06-01", "2020-10-01", "2021-02-01", "2021-06-01")
 CALIBRATION_DATE = "2022-06-01"
 TEST_DATE = "2023-06-01"
 

@@ -139,6 +139,8 @@ def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.
 
     Counts of pupils with the outcome below ``min_count`` (DfE practice: 5) are
     suppressed (shown as missing) together with the rate, and ``suppressed`` says so.
+    When only one count would be suppressed, the next smallest is suppressed too, so
+    that it cannot be recovered from the total number of pupils with the outcome.
     """
     y = np.asarray(pd.array(y_true, dtype="float64").to_numpy(na_value=np.nan))
     if np.isnan(y).any():
@@ -156,8 +158,14 @@ def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.
     out["observed_rate"] = (out["n_outcome"].astype(float) / out["n_pupils"]).astype(float)
     if proba is not None:
         out["mean_predicted"] = grouped["p"].mean()
-    small = (out["n_outcome"] < min_count) & (out["n_outcome"] > 0)
-    out["suppressed"] = small.astype(bool)
+    small = ((out["n_outcome"] < min_count) & (out["n_outcome"] > 0)).astype(bool)
+    if small.sum() == 1:
+        # a lone suppressed count is the total (printed elsewhere) minus the others:
+        # also suppress the next smallest non-zero count (secondary suppression)
+        others = out["n_outcome"].astype(float).where(~small & (out["n_outcome"] > 0))
+        if others.notna().any():
+            small[others.idxmin()] = True
+    out["suppressed"] = small
     out.loc[small, "n_outcome"] = pd.NA
     out.loc[small, "observed_rate"] = np.nan
     return out

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from riskscreen.training._baselines import default_baselines
 from riskscreen.training._calibration import (
     BAND_LABELS,
+    SMALL_COUNT,
     CalibratedScorer,
     assign_bands,
     band_table,
@@ -275,7 +276,9 @@ class Screener(BaseEstimator):
                 monotone = {k: v for k, v in hints.items() if k in self.feature_names_} or None
             if self.model == "lightgbm":
                 seed = 0 if self.random_state is None else self.random_state
-                return LGBMRiskModel(monotone_constraints=monotone, random_state=seed)
+                return LGBMRiskModel(
+                    monotone_constraints=monotone, random_state=seed, horizon=self.horizon
+                )
             if self.model == "scorecard":
                 return LogisticScorecard(monotone_constraints=monotone)
             raise ValueError(
@@ -566,6 +569,15 @@ class Screener(BaseEstimator):
         """
         check_is_fitted(self, "model_")
         (date,) = _dates(as_of_date, "as_of_date")
+        horizon = _as_offset(self.horizon, "horizon", "Screener")
+        end = data_end(histories)
+        if end is not None and date + horizon > end + pd.Timedelta("1D"):
+            # make_labels reads "no event yet" as a negative: the numbers would be wrong
+            raise ValueError(
+                f"The {self.horizon} label window of as_of_date {date.date()} runs past the "
+                f"last recorded date {end.date()}, so its labels are incomplete; evaluate on "
+                f"an as-of date no later than {(end + pd.Timedelta('1D') - horizon).date()}."
+            )
         X, y, _ = self._build(histories, [date], labels=True)
         return self.evaluate_features(X, y, n_bootstrap=n_bootstrap)
 
@@ -574,6 +586,16 @@ class Screener(BaseEstimator):
     ) -> Comparison:
         """:meth:`evaluate` on ready-made feature rows and labels (censored rows dropped)."""
         check_is_fitted(self, "model_")
+        dates = pd.to_datetime(X.index.get_level_values(AS_OF)).unique()
+        horizon = _as_offset(self.horizon, "horizon", "Screener")
+        first_clean = max(pd.Timestamp(d) for d in self.train_dates_) + horizon
+        early = sorted(str(d.date()) for d in dates if d < first_clean)
+        if early:
+            raise ValueError(
+                f"Test as-of date(s) {early} fall inside the {self.horizon} label window of "
+                f"training date {self.train_dates_[-1]}: the model has seen those outcomes. "
+                f"Evaluate on as-of dates from {first_clean.date()} on."
+            )
         y = pd.Series(y).reindex(X.index)
         keep = y.notna().to_numpy()
         n_censored = int((~keep).sum())
@@ -592,13 +614,24 @@ class Screener(BaseEstimator):
             },
             names=["grouping", "level"],
         )
-        dates = pd.to_datetime(X.index.get_level_values(AS_OF)).unique()
         notes = [
             f"Test as-of date(s) {', '.join(str(d.date()) for d in dates)}; "
             f"{n_censored} censored rows dropped."
         ]
+        cal_clean = max(pd.Timestamp(d) for d in self.calibration_dates_) + horizon
+        if any(d < cal_clean for d in dates):
+            notes.append(
+                "The test label windows overlap the calibration fold's "
+                f"({', '.join(self.calibration_dates_)}): ranking metrics are out of sample, "
+                "the ECE and bands are not fully."
+            )
         if self.per_school:
             notes.append("Metrics use capacity overall; flags in screenings are per school.")
+        if bands["suppressed"].any():
+            notes.append(
+                f"Band tables: outcome counts under {SMALL_COUNT} are suppressed (blank, "
+                "suppressed=True), with one more where the total would reveal them."
+            )
         return self._compare(
             Xm,
             yv,

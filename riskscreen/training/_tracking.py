@@ -138,20 +138,28 @@ def _quiet():
 
 @contextlib.contextmanager
 def _using(tracking_uri: str):
-    """Point MLflow's fluent API at ``tracking_uri`` for the block only."""
+    """Point MLflow's fluent API - tracking *and* model registry - at ``tracking_uri``
+    for the block only (a registry URI set elsewhere, e.g. ``MLFLOW_REGISTRY_URI``,
+    would otherwise receive registered models)."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+
     mlflow = _mlflow()
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    previous = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     had_uri = mlflow.tracking._tracking_service.utils._tracking_uri  # noqa: SLF001
+    had_registry = registry_utils._registry_uri  # noqa: SLF001
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
     try:
         with _quiet():
             yield mlflow
     finally:
         mlflow.tracking._tracking_service.utils._tracking_uri = had_uri  # noqa: SLF001
-        if previous is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous
+        registry_utils._registry_uri = had_registry  # noqa: SLF001
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _experiment_id(client, name: str, artifact_root: Path | None) -> str:
@@ -239,7 +247,7 @@ def track(
         from mlflow.tracking import MlflowClient
         from mlflow.types import ColSpec, Schema
 
-        client = MlflowClient(tracking_uri=tracking_uri)
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         exp_id = _experiment_id(client, experiment, artifact_root)
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
             run_id = run.info.run_id
@@ -402,7 +410,7 @@ def load_screener(uri: str, *, tracking_uri: str | None = None, store="mlruns"):
 def _load(uri: str, tracking_uri: str):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     run_id = _resolve_run(uri, client)
     expected = client.get_run(run_id).data.tags.get(SHA_TAG)
     if not expected:

@@ -14,7 +14,7 @@ from riskscreen.data import CustomSource
 
 N_PUPILS = 8000
 SEED = 0
-FIT_DATES = ["2020-10-01", "2021-02-01", "2021-06-01", "2022-06-01"]
+FIT_DATES = ["2020-02-01", "2020-06-01", "2020-10-01", "2021-02-01", "2021-06-01", "2022-06-01"]
 TEST_DATE = "2023-06-01"
 UPN = "A123456789012"
 NAME = "Zebedee Quillfeather"
@@ -87,9 +87,12 @@ def test_full_path_score_and_evaluate_match_prebuilt_features(lightgbm, historie
     f = screening.to_frame()
     assert f["flagged"].sum() == round(0.05 * len(f))
     assert f["school_id"].notna().all() and f["ncyear"].between(5, 11).all()
-    assert lightgbm.train_dates_ == FIT_DATES[:3]
-    assert lightgbm.calibration_dates_ == FIT_DATES[3:]
-    assert lightgbm.model_.early_stopping_["used"]
+    assert lightgbm.train_dates_ == FIT_DATES[:5]
+    assert lightgbm.calibration_dates_ == FIT_DATES[5:]
+    # early stopping holds out 2021-06-01 and trains only on dates whose label
+    # windows have closed by then (2020-02-01 and 2020-06-01)
+    stop = lightgbm.model_.early_stopping_
+    assert stop["used"] and stop["validation_dates"] == ["2021-06-01"]
     comparison = lightgbm.evaluate(histories, TEST_DATE, n_bootstrap=20)
     assert comparison.n == int(y_test.notna().sum())
 

@@ -65,7 +65,19 @@ def test_band_table_rates_and_small_number_suppression():
     y = np.r_[np.zeros(8), 1, 1, np.zeros(4), np.ones(6), np.zeros(2), np.ones(8)]
     t = band_table(y, band, proba=np.linspace(0, 1, 30))
     assert t.loc["low", "suppressed"] and pd.isna(t.loc["low", "observed_rate"])
-    assert t.loc["medium", "observed_rate"] == pytest.approx(0.6)
+    # low alone would be 16 - 6 - 8 = 2: the next smallest (medium) is suppressed too
+    assert t.loc["medium", "suppressed"] and pd.isna(t.loc["medium", "n_outcome"])
+    assert t["suppressed"].tolist() == [True, True, False]
     assert t.loc["high", "observed_rate"] == pytest.approx(0.8)
     assert t["n_pupils"].tolist() == [10, 10, 10]
     assert "mean_predicted" in t
+
+
+def test_band_table_without_small_counts_suppresses_nothing_and_two_small_stay_two():
+    band = pd.Categorical(np.repeat(["low", "medium", "high"], 10), ["low", "medium", "high"])
+    y = np.r_[np.zeros(10), np.zeros(3), np.ones(7), np.zeros(2), np.ones(8)]
+    t = band_table(y, band)
+    assert not t["suppressed"].any() and t["n_outcome"].tolist() == [0, 7, 8]
+    y = np.r_[np.ones(2), np.zeros(8), np.ones(3), np.zeros(7), np.ones(9), np.zeros(1)]
+    t = band_table(y, pd.Categorical(np.repeat(["a", "b", "c"], 10)))
+    assert t["suppressed"].tolist() == [True, True, False] and t.loc["c", "n_outcome"] == 9

@@ -105,3 +105,34 @@ def test_monotone_constraints_make_points_rise_or_fall_across_bins():
     np.testing.assert_allclose(card.predict_proba(X)[:, 1], 1 / (1 + np.exp(-logit)))
     with pytest.raises(ValueError, match="binning='quantile'"):
         LogisticScorecard(binning="spline", monotone_constraints={"absence": 1}).fit(X, y)
+
+
+def _old_lbfgsb_fit(X, y, monotone):
+    """The first monotone solver (L-BFGS-B from zero), kept as the reference."""
+    from riskscreen.training import _scorecard
+
+    card = LogisticScorecard(monotone_constraints=monotone)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_scorecard, "_NEWTON_MAX_WIDTH", 0)  # every design "too wide": L-BFGS-B
+        return card.fit(X, y)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_monotone_newton_fit_matches_the_lbfgsb_solution_and_stays_monotone(seed):
+    X, y = data(3000, seed=seed)
+    X["absence_days"] = np.round(X["absence"] * 30)  # many bins, a hint pointing the right way
+    X["attendance"] = 1 - X["absence"] + np.random.default_rng(seed).normal(0, 0.2, len(X))
+    hints = {"absence": 1, "absence_days": 1, "attendance": -1, "noise": 1}
+    new = LogisticScorecard(monotone_constraints=hints).fit(X, y)
+    old = _old_lbfgsb_fit(X, y, hints)
+    # a few Newton iterations, where L-BFGS-B needs many
+    assert new.n_iter_[0] <= 30 < old.n_iter_[0]
+    np.testing.assert_allclose(new.decision_function(X), old.decision_function(X), atol=2e-3)
+    np.testing.assert_allclose(new.coef_, old.coef_, atol=2e-3)
+    pts = new.points_[new.points_.bin != "missing"]
+    for feature, sign in hints.items():
+        steps = np.diff(pts[pts.feature == feature]["points"].to_numpy())
+        assert np.all(sign * steps >= -1e-9), feature
+    # the noise hint is arbitrary: some of its steps sit on the bound (flat points)
+    noise = pts[pts.feature == "noise"]["points"].to_numpy()
+    assert np.any(np.abs(np.diff(noise)) < 1e-9)

@@ -143,3 +143,34 @@ def test_screening_writes_csv_atomically_and_renders(toy, toy_api, tmp_path):
     console = Console(record=True, width=150)
     console.print(s.validation_.to_rich())
     assert "roni_checklist" in console.export_text()
+
+
+def test_lightgbm_early_stopping_respects_the_label_horizon(toy, toy_api):
+    s = fit(toy, model="lightgbm")
+    assert s.model_.horizon == s.horizon
+    stop = s.model_.early_stopping_
+    dates = pd.to_datetime(s.train_dates_)
+    if stop["used"]:
+        (held_out,) = pd.to_datetime(stop["validation_dates"])
+        n_clean = int(sum(d + pd.Timedelta(s.horizon) <= held_out for d in dates) * 3000)
+        assert stop["n_train_rows"] == n_clean
+    else:
+        # no training date's label window closes before the held-out date
+        held_out = dates.max()
+        assert not any(d + pd.Timedelta(s.horizon) <= held_out for d in dates)
+
+
+def test_evaluate_refuses_dates_the_model_has_seen_or_cannot_yet_label(toy, toy_api):
+    s = fit(toy, model="scorecard")
+    assert s.train_dates_[-1] == "2021-05-01"
+    # 2021-09-01 lies inside the last training date's 365-day label window
+    with pytest.raises(ValueError, match=r"label window of training date 2021-05-01"):
+        s.evaluate(toy, "2021-09-01", n_bootstrap=10)
+    # events are recorded up to 2023-12-31: a 365-day window from 2023-06-01 is incomplete
+    later = type(toy)(**vars(toy))
+    later.exclusions = pd.DataFrame({"start_date": pd.to_datetime(["2021-03-01", "2023-12-31"])})
+    with pytest.raises(ValueError, match=r"runs past the last recorded date 2023-12-31"):
+        s.evaluate(later, "2023-06-01", n_bootstrap=10)
+    # the calibration date itself is allowed, and the overlap is stated
+    comp = s.evaluate(later, "2022-05-01", n_bootstrap=10)
+    assert any("overlap the calibration fold" in note for note in comp.notes)

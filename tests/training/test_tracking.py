@@ -126,3 +126,23 @@ def test_fingerprint_ignores_identifier_columns_and_tracks_content(toy):
     changed.pupils = toy.pupils.assign(sex="F")
     assert data_fingerprint(changed)["combined"] != a["combined"]
     assert UPN not in json.dumps(b)
+
+
+def test_registry_set_elsewhere_is_never_contacted(toy, toy_api, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{elsewhere}")
+    screener = Screener(model="scorecard", n_bootstrap=10).fit(toy, FIT_DATES)
+    run = track(screener, store=tmp_path / "store", register_as="riskscreen-registry")
+    assert run.registered_version == "1"
+    assert not elsewhere.exists()
+    from mlflow.tracking import MlflowClient
+
+    local = f"sqlite:///{(tmp_path / 'store' / 'mlflow.db').resolve()}"
+    versions = MlflowClient(local, registry_uri=local).search_model_versions(
+        "name='riskscreen-registry'"
+    )
+    assert [int(v.version) for v in versions] == [1]
+    # the caller's setting is left as it was
+    import os
+
+    assert os.environ["MLFLOW_REGISTRY_URI"] == f"sqlite:///{elsewhere}"
