@@ -226,7 +226,9 @@ class TemporalSplitDisplay:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * self.folds_["fold"].nunique()))
+            _, ax = plt.subplots(
+                figsize=(8, 1.6 + 0.45 * self.folds_["fold"].nunique()), layout="constrained"
+            )
         colours = {"train": "#1f77b4", "gap": "#bbbbbb", "test": "#d62728", "unused": "#eeeeee"}
         for role, part in self.folds_.groupby("role", sort=False):
             ax.scatter(
@@ -237,6 +239,9 @@ class TemporalSplitDisplay:
         ax.set_xlabel("as-of date")
         ax.invert_yaxis()
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
         ax.set_title("Temporal splits (train label windows close before the test date)")
         self.ax_ = ax
         self.figure_ = ax.figure
