@@ -6,6 +6,8 @@ every case runs in a fresh subprocess so its peak RSS is its own:
 - ``library``        build_features(folder, dates) with the default spec;
 - ``library-to-parquet`` the same, written by DuckDB to Parquet (``output_path=``)
                      instead of returned as a DataFrame: the out-of-core route;
+- ``library-float32`` the same as ``library`` with ``dtype="float32"`` (half the
+                     memory of the returned DataFrame);
 - ``library-subset`` build_features with a 3-feature spec (suspension_count_1y,
                      attendance_rate_1y, fsm_now);
 - ``hand-written``   one DuckDB query written by hand computing the same 3 features
@@ -205,6 +207,7 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
             folder,
             dates,
             spec if case == "library-subset" else None,
+            dtype="float32" if case == "library-float32" else "float64",
             memory_limit=memory_limit,
             temp_directory=tmp,
             threads=threads,
@@ -252,7 +255,13 @@ def main(argv=None) -> None:
     p.add_argument(
         "--cases",
         nargs="+",
-        default=["library", "library-to-parquet", "library-subset", "hand-written"],
+        default=[
+            "library",
+            "library-float32",
+            "library-to-parquet",
+            "library-subset",
+            "hand-written",
+        ],
     )
     p.add_argument("--n-dates", type=int, nargs="+", default=[1, 6])
     p.add_argument("--child", help=argparse.SUPPRESS)

@@ -80,6 +80,7 @@ def build_features(
     temp_directory: str | None = None,
     threads: int | None = None,
     output_path: str | os.PathLike | None = None,
+    dtype: str = "float64",
 ):
     """The feature matrix of the cohort at each as-of date.
 
@@ -107,10 +108,13 @@ def build_features(
         from DuckDB, without building it in memory, and return the path: the
         out-of-core route for very large cohorts. Not combinable with
         ``impute="median"``, ``use_protected`` or ``return_sensitive``.
+    dtype : {"float64", "float32"}, default "float64"
+        Dtype of the feature columns of the returned X; ``"float32"`` halves its
+        memory. Ignored with ``output_path`` (the Parquet file holds doubles).
 
     Returns
     -------
-    X : DataFrame of float64
+    X : DataFrame of float64 (float32 with ``dtype="float32"``)
         Indexed by (pupil_id, as_of_date), sorted by as_of_date then pupil_id,
         columns in spec order (``<name>__missing`` right after its feature).
     sensitive : DataFrame, only with ``return_sensitive=True``
@@ -148,6 +152,7 @@ def build_features(
         memory_limit=memory_limit,
         temp_directory=temp_directory,
         threads=threads,
+        dtype=dtype,
     )
     X = fill_medians(X, spec, None)
     return _finish(histories, X, use_protected, return_sensitive, memory_limit, temp_directory)

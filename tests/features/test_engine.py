@@ -21,6 +21,7 @@ from riskscreen.features import (
     Col,
     Feature,
     FeatureSpec,
+    build_cohort,
     build_features,
     default_spec,
     feature_sql,
@@ -653,3 +654,63 @@ def test_batches_of_as_of_dates_give_the_same_result(tmp_path, monkeypatch):
     path = build_features(h, dates, spec, output_path=tmp_path / "X.parquet")
     written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
     pd.testing.assert_frame_equal(written, one_query, check_index_type=False)
+
+
+def test_result_is_filled_in_place_across_batches_and_record_batches(monkeypatch):
+    from riskscreen.features import _engine
+
+    h = _story()
+    dates = [AS_OF, pd.Timestamp("2021-06-14"), pd.Timestamp("2021-11-01")]
+    spec = default_spec()
+    one_query = _engine.run_features(h, dates, spec)
+    monkeypatch.setattr(_engine, "BATCH_ROWS", 2)  # several queries per as-of date
+    monkeypatch.setattr(_engine, "_FETCH_ROWS", 1)  # several record batches per query
+    batched = _engine.run_features(h, dates, spec)
+    pd.testing.assert_frame_equal(batched, one_query)
+    assert list(batched.columns) == spec.output_names()
+    assert batched.index.names == ["pupil_id", "as_of_date"]
+    assert batched.index.levels[0].dtype == "int64"
+    assert batched.index.levels[1].dtype == "datetime64[us]"
+    assert (batched.dtypes == "float64").all()
+    # one block, no concatenated copies: a column is a view of the frame's array
+    values = batched.to_numpy()
+    assert values.shape == (len(batched), len(spec.output_names()))
+    assert np.shares_memory(values, batched.iloc[:, 0].to_numpy())
+
+
+def test_dtype_float32_halves_the_result_and_bad_dtype_is_named():
+    h = _story()
+    dates = [AS_OF, pd.Timestamp("2021-11-01")]
+    X64 = build_features(h, dates)
+    X32 = build_features(h, dates, dtype="float32")
+    assert (X32.dtypes == "float32").all()
+    pd.testing.assert_frame_equal(X32, X64.astype("float32"))
+    with pytest.raises(ValueError, match="'dtype' parameter of build_features"):
+        build_features(h, dates, dtype="int64")
+
+
+def test_empty_cohort_gives_an_empty_frame_with_every_column():
+    h = _story()
+    cohort = build_cohort(h, [AS_OF]).iloc[:0]
+    X = build_features(h, [AS_OF], cohort=cohort)
+    assert X.shape == (0, len(default_spec().output_names()))
+    assert list(X.columns) == default_spec().output_names()
+    assert X.index.names == ["pupil_id", "as_of_date"]
+    assert (X.dtypes == "float64").all()
+
+
+@pytest.mark.parametrize("wrong", [-1, 3])
+def test_a_row_count_mismatch_is_a_loud_internal_error(monkeypatch, wrong):
+    # one feature row per cohort row is the engine's invariant; breaking it must not
+    # pass silently (no rows duplicated or lost)
+    from riskscreen.features import _engine
+
+    h = _story()
+    dates = [AS_OF, pd.Timestamp("2021-06-14"), pd.Timestamp("2021-11-01")]
+    fetch = _engine._fetch_batches
+    monkeypatch.setattr(_engine, "BATCH_ROWS", 2)
+    monkeypatch.setattr(
+        _engine, "_fetch_batches", lambda s, sql, b, n, d: fetch(s, sql, b, n + wrong, d)
+    )
+    with pytest.raises(RuntimeError, match="one row per cohort row"):
+        _engine.run_features(h, dates, default_spec())
