@@ -124,25 +124,14 @@ def build_features(
     >>> X = build_features(histories, ["2022-01-10", "2022-04-25"])  # doctest: +SKIP
     """
     spec = default_spec() if spec is None else spec
-    if output_path is not None:
-        if (
-            use_protected
-            or return_sensitive
-            or any(getattr(f, "impute_value", None) == "median" for f in spec)
-        ):
-            raise ValueError(
-                "The 'output_path' parameter of build_features cannot be combined with "
-                "use_protected, return_sensitive or features imputed by 'median'."
-            )
-        return run_features(
-            histories,
-            as_of_dates,
-            spec,
-            cohort,
-            memory_limit=memory_limit,
-            temp_directory=temp_directory,
-            threads=threads,
-            output_path=output_path,
+    if output_path is not None and (
+        use_protected
+        or return_sensitive
+        or any(getattr(f, "impute_value", None) == "median" for f in spec)
+    ):
+        raise ValueError(
+            "The 'output_path' parameter of build_features cannot be combined with "
+            "use_protected, return_sensitive or features imputed by 'median'."
         )
     X = run_features(
         histories,
@@ -152,8 +141,11 @@ def build_features(
         memory_limit=memory_limit,
         temp_directory=temp_directory,
         threads=threads,
+        output_path=output_path,
         dtype=dtype,
     )
+    if output_path is not None:
+        return X  # the path of the Parquet file
     X = fill_medians(X, spec, None)
     return _finish(histories, X, use_protected, return_sensitive, memory_limit, temp_directory)
 

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from riskscreen.training._base import LogOddsClassifierMixin
 from riskscreen.training._split import AS_OF, _as_offset
 
 
@@ -66,7 +67,7 @@ def monotone_vector(constraints, feature_names) -> list[int] | None:
     return out
 
 
-class LGBMRiskModel(ClassifierMixin, BaseEstimator):
+class LGBMRiskModel(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees (LightGBM) for rare-outcome risk, deterministic by default.
 
     Early stopping uses a *temporal* validation fold held out inside ``fit``: when
@@ -137,12 +138,6 @@ class LGBMRiskModel(ClassifierMixin, BaseEstimator):
         self.refit = refit
         self.num_threads = num_threads
         self.random_state = random_state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     def _params(self, monotone) -> dict:
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -260,11 +255,3 @@ class LGBMRiskModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         return self.booster_.predict(X, num_iteration=self.best_iteration_, raw_score=True)
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]

@@ -11,10 +11,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from riskscreen.training._base import LogOddsClassifierMixin
 from riskscreen.training._lgbm import monotone_vector
 
 
-class LogisticScorecard(ClassifierMixin, BaseEstimator):
+class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     """Binned features and an L2-regularised logistic regression, read as points.
 
     Each feature is cut into bins (quantile bins; a feature with few distinct
@@ -92,12 +93,6 @@ class LogisticScorecard(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tail_quantiles = tail_quantiles
         self.monotone_constraints = monotone_constraints
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     # -- binning -------------------------------------------------------------------------
     def _fit_bins(self, X: np.ndarray) -> None:
@@ -391,14 +386,6 @@ class LogisticScorecard(ClassifierMixin, BaseEstimator):
         """Total scorecard points (``base_score`` at odds ``base_odds``; +pdo doubles odds)."""
         logit = self.decision_function(X)
         return self.base_score + self.pdo / np.log(2) * (logit - np.log(self.base_odds))
-
-    def predict_proba(self, X) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
 
 
 #: Projected Newton computes a dense Hessian; wider designs use L-BFGS-B instead.
