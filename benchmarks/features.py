@@ -4,7 +4,7 @@ For each size (default 100k and 1M pupils) and each number of as-of dates (1 and
 every case runs in a fresh subprocess so its peak RSS is its own:
 
 - ``library``        build_features(folder, dates) with the default spec;
-- ``library-to-parquet`` the same, written by DuckDB to Parquet (``output_path=``)
+- ``library-to-parquet`` the same, written by DuckDB to Parquet (``write_features``)
                      instead of returned as a DataFrame: the out-of-core route;
 - ``library-float32`` the same as ``library`` with ``dtype="float32"`` (half the
                      memory of the returned DataFrame);
@@ -73,9 +73,7 @@ def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[i
             n_pupils=base, seed=0, n_years=years, start_year=2019, attendance_period=period
         )
         print(f"# generated base of {base:,} pupils in {time.perf_counter() - t0:.0f}s", flush=True)
-        base_folder.mkdir(parents=True, exist_ok=True)
-        for name, frame in h.tables().items():
-            frame.to_parquet(base_folder / f"{name}.parquet", index=False)
+        h.save(base_folder)  # a saved folder: manifest.json and one Parquet file per table
         del h
         (base_folder / "done").write_text("1")
     folders = {}
@@ -101,6 +99,10 @@ def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[i
                 writer.write_table(t, row_group_size=1_000_000)
             writer.close()
             del table
+        manifest = json.loads((base_folder / "manifest.json").read_text())
+        for entry in manifest["tables"].values():
+            entry["rows"] *= copies
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (folder / "done").write_text(json.dumps({"copies": copies, "base": base}))
         print(f"# wrote {folder} ({copies} x {base:,} pupils)", flush=True)
     return folders
@@ -168,7 +170,10 @@ def hand_written_sql(folder: Path, dates) -> str:
 def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tmp: Path) -> dict:
     import duckdb  # imports are not timed: both sides pay the same interpreter start-up
 
-    from riskscreen.features import build_features, default_spec
+    import riskscreen
+    from riskscreen.features import build_features, default_spec, write_features
+
+    riskscreen.set_config(memory_limit=memory_limit, temp_directory=tmp, threads=threads)
 
     spec = subset_spec() if case in ("library-subset", "hand-written") else default_spec()
     n_features = len(list(spec))
@@ -183,14 +188,7 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
     elif case == "library-to-parquet":
         import pyarrow.parquet as pq
 
-        path = build_features(
-            folder,
-            dates,
-            output_path=tmp / f"X_{os.getpid()}.parquet",
-            memory_limit=memory_limit,
-            temp_directory=tmp,
-            threads=threads,
-        )
+        path = write_features(folder, dates, tmp / f"X_{os.getpid()}.parquet")
         meta = pq.ParquetFile(path).metadata
         wall = time.perf_counter() - t0
         Path(path).unlink()
@@ -208,9 +206,6 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
             dates,
             spec if case == "library-subset" else None,
             dtype="float32" if case == "library-float32" else "float64",
-            memory_limit=memory_limit,
-            temp_directory=tmp,
-            threads=threads,
         )
     wall = time.perf_counter() - t0
     rss = peak_rss_mb()

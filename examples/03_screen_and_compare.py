@@ -21,7 +21,7 @@ import numpy as np
 
 from riskscreen import Screener
 from riskscreen.datasets import make_linked_histories
-from riskscreen.training import load_screener, track
+from riskscreen.tracking import load_screener, track
 
 n_pupils = int(os.environ.get("RISKSCREEN_EXAMPLE_PUPILS", "20000"))
 histories = make_linked_histories(n_pupils=n_pupils, start_year=2019, n_years=5, seed=1)

@@ -1,11 +1,12 @@
 """End-to-end demo on a built-in synthetic local authority.
 
-``run_demo(out)`` builds the synthetic LA, builds features and labels once,
-fits the LightGBM screener and the logistic scorecard on earlier as-of dates
-(calibrated on a later one), evaluates both against the rule baselines on a
-still later test date, prints the comparison with bootstrap intervals, writes
-the ranked screening of that date as CSV under ``out/`` and logs the run to a
-local MLflow store under ``out/mlruns``. Only pseudonymous ids are written.
+``run_demo(out)`` builds the synthetic LA, builds the features and labels of the
+fit dates once (one read of the histories), fits the LightGBM screener and the
+logistic scorecard on earlier as-of dates (calibrated on a later one), evaluates
+both against the rule baselines on a still later test date, prints the
+comparison with bootstrap intervals and the step timings, writes the ranked
+screening of that date as CSV under ``out/`` and logs the run to a local MLflow
+store under ``out/mlruns``. Only pseudonymous ids are written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 TRAIN_DATES = ("2020-02-01", "2020-06-01", "2020-10-01", "2021-02-01", "2021-06-01")
 CALIBRATION_DATE = "2022-06-01"
 TEST_DATE = "2023-06-01"
+MODELS = ("lightgbm", "scorecard")
 
 
 @dataclass
@@ -49,17 +51,16 @@ def run_demo(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from riskscreen import features as F
+    from riskscreen import Screener
     from riskscreen.datasets import make_linked_histories
-    from riskscreen.training import Screener, track
-    from riskscreen.training._metrics import Comparison
+    from riskscreen.features import build_dataset
+    from riskscreen.tracking import track
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     console = console or Console(width=max(100, Console().width))
     timings: dict[str, float] = {}
     fit_dates = [*TRAIN_DATES, CALIBRATION_DATE]
-
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -68,41 +69,38 @@ def run_demo(
         transient=False,
     )
 
-    def step(description: str):
-        class _Step:
-            def __enter__(self):
-                self.task = progress.add_task(description, total=1)
-                self.t0 = time.perf_counter()
-                return self
+    class step:
+        def __init__(self, description: str) -> None:
+            self.description = description
 
-            def __exit__(self, *exc):
-                timings[description] = time.perf_counter() - self.t0
-                progress.update(self.task, completed=1, description=f"[green]✓[/] {description}")
-                return False
+        def __enter__(self):
+            self.task = progress.add_task(self.description, total=1)
+            self.t0 = time.perf_counter()
+            return self
 
-        return _Step()
+        def __exit__(self, *exc):
+            timings[self.description] = time.perf_counter() - self.t0
+            progress.update(self.task, completed=1, description=f"[green]✓[/] {self.description}")
+            return False
 
     start = time.perf_counter()
     with progress:
         with step(f"Building a synthetic local authority ({n_pupils:,} pupils, seed {seed})"):
             histories = make_linked_histories(n_pupils=n_pupils, seed=seed)
         with step(f"Features and labels at {len(fit_dates)} fit as-of dates"):
-            cohort = F.build_cohort(histories, fit_dates)
-            X = F.build_features(histories, fit_dates, cohort=cohort)
-            y = F.make_labels(histories, fit_dates, outcome="suspension", cohort=cohort)
+            train = build_dataset(histories, fit_dates, outcome="suspension")
         with step(f"Features and labels at the test date {TEST_DATE}"):
-            test_cohort = F.build_cohort(histories, [TEST_DATE])
-            X_test = F.build_features(histories, [TEST_DATE], cohort=test_cohort)
-            y_test = F.make_labels(histories, [TEST_DATE], cohort=test_cohort)
+            test = build_dataset(histories, [TEST_DATE], outcome="suspension")
         screeners, comparisons = {}, {}
-        for model in ("lightgbm", "scorecard"):
+        for model in MODELS:
             with step(f"Fitting and calibrating the {model} screener"):
                 screener = Screener(model=model, n_bootstrap=n_bootstrap, random_state=seed)
-                screeners[model] = screener.fit_features(X, y)
+                screeners[model] = screener.fit(train)
+            timings[f"{model} model fit"] = screener.timings_["model"]
             with step(f"Evaluating {model} vs rule baselines at {TEST_DATE}"):
-                comparisons[model] = screener.evaluate_features(X_test, y_test)
+                comparisons[model] = screener.evaluate(test)
         with step("Scoring and writing the screening"):
-            screening = screeners["lightgbm"].score_features(X_test, cohort=test_cohort)
+            screening = screeners["lightgbm"].score(test)
             screening_csv = screening.write_csv(out / f"screening_{TEST_DATE}.csv")
         lgbm, card = comparisons["lightgbm"], comparisons["scorecard"]
         table = pd.concat(
@@ -112,13 +110,12 @@ def run_demo(
                 lgbm.table.drop(index="lightgbm"),
             ]
         )
-        comparison: Comparison = replace(lgbm, table=table)
+        comparison = replace(lgbm, table=table)
         comparison_csv = out / f"comparison_{TEST_DATE}.csv"
         comparison.to_frame().to_csv(comparison_csv)
         with step("Logging the run to the local MLflow store"):
             run = track(
                 screeners["lightgbm"],
-                histories,
                 run_name=f"demo-lightgbm-{n_pupils}-seed{seed}",
                 store=out / "mlruns",
                 evaluation=comparison,

@@ -1,8 +1,9 @@
 """DfE code sets used by the canonical tables.
 
-Codes follow the school census (CBDS), the CIN census and the SSDA903 return
-as summarised in ``shared/reference/uk_data.md`` (Part A). Descriptions are
-kept so reports and explanations can speak in words rather than codes.
+Codes follow the DfE's common basic data set for the school census (CBDS), the
+Children in Need census and the SSDA903 looked-after children return.
+Descriptions are kept so reports and explanations can speak in words rather
+than codes.
 """
 
 from __future__ import annotations

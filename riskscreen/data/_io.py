@@ -188,7 +188,8 @@ def _read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def _read_frame(folder: Path, entry: dict, table: str) -> pd.DataFrame:
+def _table_file(folder: Path, entry: dict, table: str) -> Path:
+    """The Parquet file the manifest names for ``table``, which must exist."""
     try:
         file = folder / entry["file"]
     except (KeyError, TypeError) as exc:
@@ -197,6 +198,11 @@ def _read_frame(folder: Path, entry: dict, table: str) -> pd.DataFrame:
         raise FileNotFoundError(
             f"Cannot load LinkedHistories from {folder}: table {table!r} file {file} is missing."
         )
+    return file
+
+
+def _read_frame(folder: Path, entry: dict, table: str) -> pd.DataFrame:
+    file = _table_file(folder, entry, table)
     try:
         frame = pd.read_parquet(file, engine="pyarrow")
     except Exception as exc:
@@ -214,29 +220,72 @@ def _read_frame(folder: Path, entry: dict, table: str) -> pd.DataFrame:
     return frame
 
 
-def load_histories(path: str | os.PathLike) -> LinkedHistories:
-    """Read a folder written by :func:`save_histories`."""
-    from riskscreen.data._linked import LinkedHistories
+def _custom_source(entry: dict) -> CustomSource:
+    meta = entry.get("source") or {}
+    return CustomSource(
+        id_column=meta.get("id_column", "pupil_id"),
+        date_column=meta.get("date_column", "date"),
+        end_date_column=meta.get("end_date_column"),
+        value_columns=tuple(meta.get("value_columns") or ()),
+    )
 
-    folder = Path(path)
+
+def _entries(folder: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The manifest's canonical and custom table entries, every canonical table present."""
     manifest = _read_manifest(folder)
     tables = manifest.get("tables") or {}
-    frames = {}
     for name in TABLE_NAMES:
         if name not in tables:
             raise FileNotFoundError(
                 f"Cannot load LinkedHistories from {folder}: the manifest lists no table "
                 f"{name!r} (expected {name}.parquet)."
             )
-        frames[name] = _read_frame(folder, tables[name], name)
-    custom = {}
-    for name, entry in (manifest.get("custom") or {}).items():
-        meta = entry.get("source") or {}
-        source = CustomSource(
-            id_column=meta.get("id_column", "pupil_id"),
-            date_column=meta.get("date_column", "date"),
-            end_date_column=meta.get("end_date_column"),
-            value_columns=tuple(meta.get("value_columns") or ()),
-        )
-        custom[name] = (_read_frame(folder, entry, name), source)
+    return {name: tables[name] for name in TABLE_NAMES}, dict(manifest.get("custom") or {})
+
+
+def load_histories(path: str | os.PathLike) -> LinkedHistories:
+    """Read a folder written by :func:`save_histories` into memory."""
+    from riskscreen.data._linked import LinkedHistories
+
+    folder = Path(path)
+    tables, custom_entries = _entries(folder)
+    frames = {name: _read_frame(folder, entry, name) for name, entry in tables.items()}
+    custom = {
+        name: (_read_frame(folder, entry, name), _custom_source(entry))
+        for name, entry in custom_entries.items()
+    }
     return LinkedHistories(**frames, custom=custom)
+
+
+def open_folder(path: str | os.PathLike) -> tuple[dict[str, Path], dict[str, tuple]]:
+    """Check a saved folder without reading its data.
+
+    Returns the Parquet file of every canonical table and ``(file, CustomSource)``
+    of every custom source. The manifest is read and each file's row count
+    (from its Parquet footer) is checked against it.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(path)
+    tables, custom_entries = _entries(folder)
+
+    def checked(entry: dict, table: str) -> Path:
+        file = _table_file(folder, entry, table)
+        try:
+            rows = pq.ParquetFile(file).metadata.num_rows
+        except Exception as exc:
+            raise ValueError(f"Cannot read table {table!r} from {file}: {exc}") from exc
+        expected = entry.get("rows")
+        if expected is not None and expected != rows:
+            raise ValueError(
+                f"Table {table!r} in {file} has {rows} rows but the manifest says {expected}; "
+                "the folder looks damaged."
+            )
+        return file
+
+    files = {name: checked(entry, name) for name, entry in tables.items()}
+    custom = {
+        name: (checked(entry, name), _custom_source(entry))
+        for name, entry in custom_entries.items()
+    }
+    return files, custom

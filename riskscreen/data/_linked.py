@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import html
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 
 import pandas as pd
 
-from riskscreen.data._io import check_source_name, load_histories, save_histories
-from riskscreen.data._tables import TABLE_NAMES, TABLES, CustomSource, empty_table
+from riskscreen.data._frames import declare_source, histories_from_frames, read_csv_tables
+from riskscreen.data._io import load_histories, save_histories
+from riskscreen.data._lazy import FolderBacked
+from riskscreen.data._summary import html_repr, summarise, text_repr
+from riskscreen.data._tables import TABLE_NAMES, CustomSource, empty_table
 from riskscreen.data._validation import (
     DataValidationError,
-    coerce_table,
     find_problems,
 )
 
-_SUMMARY_COLUMNS = ["rows", "pupils", "first_date", "last_date"]
 
-
-class LinkedHistories:
+class LinkedHistories(FolderBacked):
     """Linked education and social-care histories of the same children.
 
     Holds the canonical tables (see :data:`riskscreen.data.TABLES`) as pandas
@@ -92,7 +91,42 @@ missing_education, interventions : DataFrame or None
         for name in TABLE_NAMES:
             frame = given[name]
             setattr(self, name, empty_table(name) if frame is None else frame)
-        self.custom: dict[str, tuple[pd.DataFrame, CustomSource]] = dict(custom or {})
+        self.custom: MutableMapping[str, tuple[pd.DataFrame, CustomSource]] = dict(custom or {})
+        self._folder: Path | None = None
+        self._files: dict[str, Path] = {}
+
+    # ------------------------------------------------------ what the data cover
+
+    def date_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """The earliest event date and the end of data (see :meth:`end_of_data`)."""
+        from riskscreen.data._views import TableViews
+
+        with TableViews(self) as views:
+            return views.date_range()
+
+    def end_of_data(self) -> pd.Timestamp | None:
+        """The latest date the histories record anything as happened or recorded.
+
+        The latest event date (an attendance period's last day, an exclusion's
+        start, a spell's start, a custom source's date) or knowledge date
+        (``recorded_date``, ``end_recorded_date``) over every table, canonical and
+        custom. Spell end dates are not used: they may be planned dates. A label
+        window ``[as_of, as_of + horizon)`` is complete when its last day is no
+        later than this. None when nothing is dated.
+        """
+        return self.date_range()[1]
+
+    def fingerprint(self) -> dict:
+        """Row counts and content hashes of every table, without identifiers or rows.
+
+        Independent of row order, and identical for the same data in memory or
+        in a saved folder. Returns ``{"tables": {name: {"rows", "sha256"}},
+        "combined": <16 hex digits>}``.
+        """
+        from riskscreen.data._views import TableViews
+
+        with TableViews(self) as views:
+            return views.fingerprint()
 
     # ------------------------------------------------------------------ tables
 
@@ -162,41 +196,18 @@ missing_education, interventions : DataFrame or None
         >>> histories.custom["police_notices"][1].value_columns
         ('kind',)
         """
-        check_source_name(name)
-        if name in self.custom:
+        if isinstance(name, str) and name in self.custom:
             raise ValueError(
                 f"A custom source named {name!r} is already attached. "
                 f"Use remove_source({name!r}) first to replace it."
             )
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(
-                f"The 'frame' parameter of add_source must be a pandas DataFrame. "
-                f"Got {type(frame).__name__} instead."
-            )
-        dates = [date_column] if end_date_column is None else [date_column, end_date_column]
-        if value_columns is None:
-            values = tuple(c for c in frame.columns if c not in (id_column, *dates))
-        else:
-            values = tuple([value_columns] if isinstance(value_columns, str) else value_columns)
-        for role, column in [("id_column", id_column)] + [
-            ("date_column" if i == 0 else "end_date_column", c) for i, c in enumerate(dates)
-        ]:
-            if column not in frame.columns:
-                raise ValueError(
-                    f"The {role!r} of custom source {name!r} must be a column of the frame. "
-                    f"Got {column!r}; the columns are {', '.join(map(str, frame.columns))}."
-                )
-        missing = [c for c in values if c not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"The 'value_columns' of custom source {name!r} must be columns of the frame. "
-                f"Not found: {', '.join(map(str, missing))}."
-            )
-        source = CustomSource(
+        source = declare_source(
+            name,
+            frame,
             id_column=id_column,
             date_column=date_column,
             end_date_column=end_date_column,
-            value_columns=tuple(str(c) for c in values),
+            value_columns=value_columns,
         )
         self.custom[name] = (frame, source)
         return self
@@ -325,25 +336,7 @@ missing_education, interventions : DataFrame or None
             Listing values that could not be converted (rule
             ``"unreadable"``) and, if ``validate``, every other problem.
         """
-        unknown = [name for name in frames if name not in TABLES]
-        if unknown:
-            raise ValueError(
-                f"Unknown table name(s) {', '.join(map(repr, unknown))}. Expected canonical "
-                f"tables ({', '.join(TABLE_NAMES)}); attach other tables with add_source."
-            )
-        converted = {}
-        problems = []
-        for name, frame in frames.items():
-            if coerce and isinstance(frame, pd.DataFrame):
-                frame, found = coerce_table(name, frame)
-                problems += found
-            converted[name] = frame
-        histories = cls(**converted)
-        if validate:
-            problems += find_problems(histories)
-        if problems:
-            raise DataValidationError(problems)
-        return histories
+        return histories_from_frames(cls, frames, coerce=coerce, validate=validate)
 
     @classmethod
     def read_csv(
@@ -374,19 +367,7 @@ missing_education, interventions : DataFrame or None
         DataValidationError
             As :meth:`from_frames`; problems name the table of each file.
         """
-        folder = Path(path)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"Cannot read CSV tables: folder {folder} does not exist.")
-        frames = {}
-        for name in TABLE_NAMES:
-            file = folder / f"{name}.csv"
-            if file.is_file():
-                frames[name] = pd.read_csv(file, dtype="str", **read_csv_kwargs)
-        if not frames:
-            raise FileNotFoundError(
-                f"No canonical CSV file in {folder}: expected files such as pupils.csv "
-                f"(one of {', '.join(f'{n}.csv' for n in TABLE_NAMES)})."
-            )
+        frames = read_csv_tables(path, **read_csv_kwargs)
         return cls.from_frames(frames, coerce=True, validate=validate)
 
     # --------------------------------------------------------------------- I/O
@@ -462,90 +443,42 @@ missing_education, interventions : DataFrame or None
     def summary(self) -> pd.DataFrame:
         """One row per table: rows, pupils covered and the date range.
 
+        Tables of an opened folder that were not read into memory are summarised
+        by DuckDB from their Parquet files, without loading them.
+
         Returns
         -------
         DataFrame
             Indexed by table name (canonical tables, then custom ones), with
-            columns ``rows``, ``pupils`` (distinct pupil ids), ``first_date``
-            and ``last_date`` (over every date column of the table; NaT when
-            there is none).
+            columns ``rows``, ``pupils`` (distinct pupil ids), ``columns``,
+            ``first_date`` and ``last_date`` (over every date column of the table;
+            NaT when there is none).
         """
-        records = []
-        names = []
-        for name, frame in self.all_tables().items():
-            names.append(name)
-            records.append(self._describe(name, frame))
-        out = pd.DataFrame.from_records(records, columns=_SUMMARY_COLUMNS)
-        out.index = pd.Index(names, name="table")
-        out["rows"] = out["rows"].astype("Int64")
-        out["pupils"] = out["pupils"].astype("Int64")
-        out["first_date"] = pd.to_datetime(out["first_date"]).astype("datetime64[us]")
-        out["last_date"] = pd.to_datetime(out["last_date"]).astype("datetime64[us]")
-        return out
-
-    def _describe(self, name: str, frame: object) -> tuple:
-        if not isinstance(frame, pd.DataFrame):
-            return (None, None, pd.NaT, pd.NaT)
-        if name in TABLES:
-            id_column = "pupil_id" if "pupil_id" in TABLES[name].columns else None
-            date_columns = TABLES[name].date_columns
-        else:
-            source = self.custom[name][1]
-            id_column = source.id_column
-            date_columns = [source.date_column, source.end_date_column]
-        pupils = None
-        if id_column is not None and id_column in frame.columns:
-            try:
-                pupils = int(frame[id_column].nunique())
-            except Exception:  # noqa: BLE001 - unhashable junk in an invalid table
-                pupils = None
-        first, last = pd.NaT, pd.NaT
-        for column in date_columns:
-            if column is None or column not in frame.columns:
-                continue
-            values = frame[column]
-            if not (isinstance(values, pd.Series) and values.dtype.kind == "M"):
-                continue
-            lo, hi = values.min(), values.max()
-            if pd.notna(lo) and (pd.isna(first) or lo < first):
-                first = lo
-            if pd.notna(hi) and (pd.isna(last) or hi > last):
-                last = hi
-        return (len(frame), pupils, first, last)
+        return summarise(self)
 
     def __repr__(self) -> str:
-        tables = self.all_tables()
-        filled = [
-            f"{name}={len(frame):,}"
-            for name, frame in tables.items()
-            if isinstance(frame, pd.DataFrame) and len(frame)
-        ]
-        body = ", ".join(filled) if filled else "empty"
-        return f"{type(self).__name__}({self.n_pupils:,} pupils; rows: {body})"
+        return text_repr(self)
 
     def _repr_html_(self) -> str:
-        summary = self.summary()
-        head = ["table", "rows", "columns", "pupils", "date range"]
-        lines = [
-            '<div class="riskscreen-linked-histories">',
-            f"<p><strong>{html.escape(type(self).__name__)}</strong>: "
-            f"{self.n_pupils:,} pupils, {len(self.custom)} custom source(s)</p>",
-            '<table class="dataframe" border="1">',
-            "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>",
-            "<tbody>",
-        ]
-        tables = self.all_tables()
-        for name, row in summary.iterrows():
-            frame = tables[name]
-            n_columns = len(frame.columns) if isinstance(frame, pd.DataFrame) else ""
-            rows = "" if pd.isna(row["rows"]) else f"{int(row['rows']):,}"
-            pupils = "" if pd.isna(row["pupils"]) else f"{int(row['pupils']):,}"
-            if pd.isna(row["first_date"]):
-                dates = ""
-            else:
-                dates = f"{row['first_date'].date()} to {row['last_date'].date()}"
-            label = html.escape(str(name)) + (" <em>(custom)</em>" if name in self.custom else "")
-            cells = [label, rows, str(n_columns), pupils, dates]
-            lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        lines += ["</tbody>", "</table>", "</div>"]
-        return "\n".join(lines)
+        return html_repr(self)
+
+
+def as_histories(histories, *, owner: str) -> LinkedHistories:
+    """The one way riskscreen reaches histories: an object, or a saved folder opened lazily.
+
+    Parameters
+    ----------
+    histories : LinkedHistories or path-like
+        Histories in memory, or a folder written by :meth:`LinkedHistories.save`
+        (opened with :meth:`LinkedHistories.open`: checked, not read).
+    owner : str
+        The function or class asking, named in the error message.
+    """
+    if isinstance(histories, LinkedHistories):
+        return histories
+    if isinstance(histories, (str, os.PathLike)):
+        return LinkedHistories.open(histories)
+    raise TypeError(
+        f"The 'histories' parameter of {owner} must be a LinkedHistories or the path of a "
+        f"folder written by LinkedHistories.save. Got {type(histories).__name__} instead."
+    )

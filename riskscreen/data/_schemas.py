@@ -54,6 +54,11 @@ EARLIEST_DATE = pd.Timestamp("1990-01-01")
 LATEST_DATE = pd.Timestamp("2099-12-31")
 """Dates after this are implausible (typically a ``9999-12-31`` placeholder)."""
 
+PLAUSIBLE_EXPECTED = (
+    f"expected a plausible date between {EARLIEST_DATE.date()} and {LATEST_DATE.date()}"
+)
+"""What the plausible-date rule expects, in words (canonical and custom tables)."""
+
 _MAX_CODES_SHOWN = 25
 
 
@@ -159,13 +164,10 @@ def _value_checks(table: str, column: str, spec: ColumnSpec) -> list[tuple[pa.Ch
         expected = "expected a finite number"
         checks.append((pa.Check(_is_finite, error=expected), CheckInfo("bounds", expected)))
     if spec.dtype == DATE:
-        expected = (
-            f"expected a plausible date between {EARLIEST_DATE.date()} and {LATEST_DATE.date()}"
-        )
         checks.append(
             (
-                pa.Check.in_range(EARLIEST_DATE, LATEST_DATE, error=expected),
-                CheckInfo("implausible_date", expected),
+                pa.Check.in_range(EARLIEST_DATE, LATEST_DATE, error=PLAUSIBLE_EXPECTED),
+                CheckInfo("implausible_date", PLAUSIBLE_EXPECTED),
             )
         )
         expected = "expected a whole day (no time of day)"

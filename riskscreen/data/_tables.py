@@ -88,6 +88,46 @@ def _c(dtype: str, description: str = "", **kw) -> ColumnSpec:
     return ColumnSpec(dtype=dtype, description=description, **kw)
 
 
+def _ids(*names: str) -> dict[str, ColumnSpec]:
+    """Key columns referring to another table (``pupil_id``, ``school_id``)."""
+    return {name: _c(ID) for name in names}
+
+
+def _spell_dates() -> dict[str, ColumnSpec]:
+    """``start_date`` and ``end_date`` of a spell (``NaT`` while it is open)."""
+    return {"start_date": _c(DATE), "end_date": _c(DATE, nullable=True)}
+
+
+def _counts(**descriptions: str) -> dict[str, ColumnSpec]:
+    """Non-negative integer counts by column name."""
+    return {name: _c(INT, text, min_value=0) for name, text in descriptions.items()}
+
+
+def _further_reason(description: str) -> ColumnSpec:
+    """An optional second or third exclusion reason."""
+    return _c(STR, description, nullable=True, required=False, codes=_codes.EXCLUSION_REASON_CODES)
+
+
+def _spells(
+    name: str,
+    row: str,
+    columns: dict[str, ColumnSpec],
+    key: tuple[str, ...],
+    start: str = "start_date",
+    end: str = "end_date",
+) -> TableSpec:
+    """A table of spells of a pupil: each runs from ``start`` to ``end``, the event date."""
+    return TableSpec(
+        name=name,
+        row=row,
+        columns=columns,
+        key=key,
+        date_order=((start, end),),
+        event_date=start,
+        end_date=end,
+    )
+
+
 PUPILS = TableSpec(
     name="pupils",
     row="pupil",
@@ -123,12 +163,11 @@ SCHOOLS = TableSpec(
     description="One row per school (optional; used for cohorts and panel packs).",
 )
 
-ENROLMENTS = TableSpec(
-    name="enrolments",
-    row="spell on a school roll",
-    columns={
-        "pupil_id": _c(ID),
-        "school_id": _c(ID),
+ENROLMENTS = _spells(
+    "enrolments",
+    "spell on a school roll",
+    {
+        **_ids("pupil_id", "school_id"),
         "entry_date": _c(DATE, "First day on roll"),
         "leaving_date": _c(DATE, "Day the pupil left the roll (NaT while on roll)", nullable=True),
         "leaving_reason": _c(
@@ -137,88 +176,70 @@ ENROLMENTS = TableSpec(
         "part_time": _c(BOOL, "On a part-time timetable"),
     },
     key=("pupil_id", "school_id", "entry_date"),
-    date_order=(("entry_date", "leaving_date"),),
-    event_date="entry_date",
-    end_date="leaving_date",
+    start="entry_date",
+    end="leaving_date",
 )
 
-ATTENDANCE = TableSpec(
-    name="attendance",
-    row="pupil x attendance period (week or term)",
-    columns={
-        "pupil_id": _c(ID),
-        "school_id": _c(ID),
+ATTENDANCE = _spells(
+    "attendance",
+    "pupil x attendance period (week or term)",
+    {
+        **_ids("pupil_id", "school_id"),
         "period_start": _c(DATE, "First day of the period"),
         "period_end": _c(DATE, "Last day of the period (inclusive)"),
-        "sessions_possible": _c(INT, "Sessions possible", min_value=0),
-        "sessions_authorised_absent": _c(INT, "Sessions of authorised absence", min_value=0),
-        "sessions_unauthorised_absent": _c(INT, "Sessions of unauthorised absence", min_value=0),
+        **_counts(
+            sessions_possible="Sessions possible",
+            sessions_authorised_absent="Sessions of authorised absence",
+            sessions_unauthorised_absent="Sessions of unauthorised absence",
+        ),
     },
     key=("pupil_id", "school_id", "period_start"),
-    date_order=(("period_start", "period_end"),),
-    event_date="period_start",
-    end_date="period_end",
+    start="period_start",
+    end="period_end",
 )
 
 EXCLUSIONS = TableSpec(
     name="exclusions",
     row="suspension or permanent exclusion",
     columns={
-        "pupil_id": _c(ID),
-        "school_id": _c(ID),
+        **_ids("pupil_id", "school_id"),
         "start_date": _c(DATE, "First day of the exclusion"),
         "kind": _c(STR, "suspension or permanent", codes=_codes.EXCLUSION_KINDS),
         "sessions": _c(FLOAT, "Sessions (half days) excluded", nullable=True, min_value=0),
         "reason": _c(STR, "Main reason", codes=_codes.EXCLUSION_REASON_CODES),
-        "reason_2": _c(
-            STR, "Second reason", nullable=True, required=False, codes=_codes.EXCLUSION_REASON_CODES
-        ),
-        "reason_3": _c(
-            STR, "Third reason", nullable=True, required=False, codes=_codes.EXCLUSION_REASON_CODES
-        ),
+        "reason_2": _further_reason("Second reason"),
+        "reason_3": _further_reason("Third reason"),
     },
     key=("pupil_id", "school_id", "start_date", "kind"),
     event_date="start_date",
 )
 
-SEN = TableSpec(
-    name="sen",
-    row="SEN spell",
-    columns={
-        "pupil_id": _c(ID),
-        "start_date": _c(DATE),
-        "end_date": _c(DATE, nullable=True),
+SEN = _spells(
+    "sen",
+    "SEN spell",
+    {
+        **_ids("pupil_id"),
+        **_spell_dates(),
         "provision": _c(STR, "K SEN support / E EHC plan", codes=_codes.SEN_PROVISION_CODES),
         "primary_need": _c(STR, "Primary type of need", nullable=True, codes=_codes.SEN_NEED_CODES),
     },
     key=("pupil_id", "start_date", "provision"),
-    date_order=(("start_date", "end_date"),),
-    event_date="start_date",
-    end_date="end_date",
 )
 
-FSM = TableSpec(
-    name="fsm",
-    row="FSM eligibility spell",
-    columns={
-        "pupil_id": _c(ID),
-        "start_date": _c(DATE),
-        "end_date": _c(DATE, nullable=True),
-    },
+FSM = _spells(
+    "fsm",
+    "FSM eligibility spell",
+    {**_ids("pupil_id"), **_spell_dates()},
     key=("pupil_id", "start_date"),
-    date_order=(("start_date", "end_date"),),
-    event_date="start_date",
-    end_date="end_date",
 )
 
-SOCIAL_CARE = TableSpec(
-    name="social_care",
-    row="social-care episode",
-    columns={
-        "pupil_id": _c(ID),
+SOCIAL_CARE = _spells(
+    "social_care",
+    "social-care episode",
+    {
+        **_ids("pupil_id"),
         "kind": _c(STR, codes=_codes.SOCIAL_CARE_KINDS),
-        "start_date": _c(DATE),
-        "end_date": _c(DATE, nullable=True),
+        **_spell_dates(),
         "need_code": _c(STR, "Primary need code", nullable=True, codes=_codes.NEED_CODES),
         "abuse_category": _c(
             STR, "Category of abuse (CP plans)", nullable=True, codes=_codes.ABUSE_CATEGORY_CODES
@@ -234,40 +255,29 @@ SOCIAL_CARE = TableSpec(
         ),
     },
     key=("pupil_id", "kind", "start_date"),
-    date_order=(("start_date", "end_date"),),
-    event_date="start_date",
-    end_date="end_date",
 )
 
-MISSING_EDUCATION = TableSpec(
-    name="missing_education",
-    row="CME or EHE spell",
-    columns={
-        "pupil_id": _c(ID),
+MISSING_EDUCATION = _spells(
+    "missing_education",
+    "CME or EHE spell",
+    {
+        **_ids("pupil_id"),
         "kind": _c(STR, "cme or ehe", codes=_codes.MISSING_EDUCATION_KINDS),
-        "start_date": _c(DATE),
-        "end_date": _c(DATE, nullable=True),
+        **_spell_dates(),
         "reason": _c(STR, nullable=True, codes=_codes.MISSING_EDUCATION_REASONS),
     },
     key=("pupil_id", "kind", "start_date"),
-    date_order=(("start_date", "end_date"),),
-    event_date="start_date",
-    end_date="end_date",
 )
 
-INTERVENTIONS = TableSpec(
-    name="interventions",
-    row="intervention received",
-    columns={
-        "pupil_id": _c(ID),
+INTERVENTIONS = _spells(
+    "interventions",
+    "intervention received",
+    {
+        **_ids("pupil_id"),
         "kind": _c(STR, "Kind of intervention (e.g. mentoring, early_help)"),
-        "start_date": _c(DATE),
-        "end_date": _c(DATE, nullable=True),
+        **_spell_dates(),
     },
     key=("pupil_id", "kind", "start_date"),
-    date_order=(("start_date", "end_date"),),
-    event_date="start_date",
-    end_date="end_date",
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -13,8 +13,8 @@ latent incident and the true intervention effect, so models, fairness audits
 and effect estimates can be checked against a known truth.
 
 :func:`calibration_report` compares any :class:`~riskscreen.data.LinkedHistories`
-(synthetic or loaded) with the published figures the generator was tuned to
-(``shared/reference/uk_data.md`` section B5).
+(synthetic or loaded) with the published figures the generator was tuned to;
+each target cites the DfE publication it comes from.
 """
 
 from riskscreen.datasets._calibration import calibration_report

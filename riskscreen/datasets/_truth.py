@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+
+from riskscreen.datasets._arrays import str_column
+from riskscreen.datasets._calendar import to_datetime
+from riskscreen.datasets._constants import COEF, ETHNICITIES, INTERVENTION_KINDS, NEEDS, PHASES
+
+if TYPE_CHECKING:
+    from riskscreen.datasets._simulation import Simulation
 
 
 @dataclass(frozen=True)
@@ -110,3 +118,96 @@ def _rebuild(state: dict[str, Any]) -> SyntheticTruth:
 def freeze(mapping: dict[str, Any]) -> MappingProxyType:
     """A read-only view of a dict."""
     return MappingProxyType(dict(mapping))
+
+
+def make_truth(sim: Simulation, pid_map: np.ndarray) -> SyntheticTruth:
+    """The truth of a finished simulation that kept it (``return_truth=True``).
+
+    Parameters
+    ----------
+    sim : Simulation
+        A simulation after its run.
+    pid_map : ndarray of int64
+        Pupil id of each simulated pupil (by index).
+
+    Returns
+    -------
+    SyntheticTruth
+    """
+    cal = sim.cal
+    sid = sim.school_ids
+    iv = sim.r_int.collect()
+    wk = sim.r_week.collect()
+    weekly = pd.DataFrame(
+        {
+            "pupil_id": pid_map[wk["pid"]],
+            "school_id": sid[wk["school"]],
+            "period_start": to_datetime(cal.monday[wk["week"]]),
+            "need": wk["need"],
+            "incident_probability": wk["p_inc"],
+            "suspension_probability": wk["p_susp"],
+            "permanent_probability": wk["p_px"],
+            "treated": wk["treated"],
+        }
+    )
+    ic = sim.r_inc.collect()
+    incidents = pd.DataFrame(
+        {
+            "pupil_id": pid_map[ic["pid"]],
+            "school_id": sid[ic["school"]],
+            "date": to_datetime(ic["day"]),
+            "ethnicity": str_column(sim.eth[ic["pid"]], ETHNICITIES),
+            "recording_probability": ic["p_rec"],
+            "recorded_as": str_column(ic["outcome"], ["none", "suspension", "permanent"]),
+        }
+    )
+    pupils = pd.DataFrame(
+        {
+            "pupil_id": pid_map,
+            "deprivation": sim.dep,
+            "family_adversity": sim.fam,
+            "frailty": sim.frailty,
+            "absence_propensity": sim.abs_re,
+            "anxiety": sim.anxiety,
+            "true_sen": str_column(sim.sen_true, ["none", "K", "E"]),
+            "true_primary_need": str_column(np.where(sim.sen_true > 0, sim.need_type, -1), NEEDS),
+            "ethnicity_effect": sim.eth_effect,
+        }
+    ).sort_values("pupil_id", ignore_index=True)
+    schools = pd.DataFrame(
+        {
+            "school_id": sid,
+            "phase": str_column(sim.sch_phase, PHASES),
+            "suspension_recording": sim.sch_record,
+            "px_culture": sim.sch_px,
+        }
+    )
+    interventions = pd.DataFrame(
+        {
+            "pupil_id": pid_map[iv["pid"]],
+            "school_id": sid[iv["school"]],
+            "kind": str_column(iv["kind"], INTERVENTION_KINDS),
+            "start_date": to_datetime(iv["start"]),
+            "effect_end": to_datetime(iv["start"] + 7 * sim.int_weeks - 1),
+            "score_seen": iv["score"],
+            "log_hazard": iv["loghaz"],
+        }
+    )
+    effect = {
+        "hazard_ratio": sim.hr,
+        "weeks": sim.int_weeks,
+        "applies_to": ("behaviour_incident", "permanent_exclusion", "unexplained_exit"),
+        "capacity": sim.int_capacity,
+        "offer_probability": 0.5,
+    }
+    return SyntheticTruth(
+        weekly=weekly,
+        incidents=incidents,
+        pupils=pupils,
+        schools=schools,
+        interventions=interventions,
+        intervention_effect=freeze(effect),
+        label_bias=freeze(sim.label_bias),
+        coefficients=freeze(COEF),
+        attendance_period=sim.settings.attendance_period,
+    )

@@ -13,12 +13,19 @@ feature
     quantity x aggregate x lookback window over a source table
     (:class:`Feature`, collected in a :class:`FeatureSpec`). Windows are
     half-open ``[as_of - window, as_of)`` -- an event on the as-of date is not
-    seen. Spells are active on the as-of date when ``start < as_of`` and their
-    (inclusive) end is missing or ``>= as_of``. See :mod:`._engine` for the rules.
+    seen (durations: :func:`riskscreen.parse_duration`). Spells are active on the
+    as-of date when ``start < as_of`` and their (inclusive) end is missing or
+    ``>= as_of``. See :mod:`._run` for the rules.
 engine
     A spec compiles to one set-based SQL statement executed by DuckDB
     in-process over pandas frames or a Parquet folder (:func:`build_features`,
-    :class:`FeatureBuilder`); no Python loop runs over pupils or events.
+    :func:`write_features`, :class:`FeatureBuilder`); no Python loop runs over
+    pupils or events. Memory limit, spill folder and threads come from
+    :func:`riskscreen.config_context`.
+dataset
+    :func:`build_dataset` builds the cohort, X, y (and the protected
+    characteristics) together, reading the histories once, into a
+    :class:`Dataset` -- what a :class:`~riskscreen.Screener` fits on.
 label
     Whether an outcome happened in ``[as_of, as_of + horizon)``
     (:func:`make_labels`), with pupils who leave for another authority or
@@ -34,18 +41,14 @@ Example
 >>> y = make_labels(histories, ["2022-01-10"], outcome="suspension")  # doctest: +SKIP
 """
 
+from riskscreen.features._build import build_cohort, build_features, feature_sql, write_features
 from riskscreen.features._cohort import Cohort
+from riskscreen.features._dataset import Dataset, build_dataset
 from riskscreen.features._default_spec import default_spec
 from riskscreen.features._labels import OUTCOMES, CMEDefinition, make_labels
 from riskscreen.features._protected import protected_characteristics
 from riskscreen.features._spec import AGGREGATES, MISSABLE, Col, Condition, Feature, FeatureSpec
-from riskscreen.features._transformer import (
-    FeatureBuilder,
-    build_cohort,
-    build_features,
-    feature_sql,
-)
-from riskscreen.features._windows import Window, parse_window
+from riskscreen.features._transformer import FeatureBuilder
 
 __all__ = [
     "AGGREGATES",
@@ -55,15 +58,16 @@ __all__ = [
     "Cohort",
     "Col",
     "Condition",
+    "Dataset",
     "Feature",
     "FeatureBuilder",
     "FeatureSpec",
-    "Window",
     "build_cohort",
+    "build_dataset",
     "build_features",
     "default_spec",
     "feature_sql",
     "make_labels",
-    "parse_window",
     "protected_characteristics",
+    "write_features",
 ]

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from riskscreen._time import parse_duration
 from riskscreen.data._codes import SOCIAL_CARE_KINDS
-from riskscreen.features._sources import SourceInfo
-from riskscreen.features._windows import parse_window
+from riskscreen.data._views import SourceInfo
 
 #: Year the academic year of a date starts (September to August).
 _ACADEMIC_YEAR = (
@@ -81,7 +81,7 @@ class Cohort:
                 "The 'ncyears' parameter of Cohort must be a pair of whole numbers (low, high) "
                 f"with low <= high, e.g. (5, 11). Got {lo_hi!r} instead."
             )
-        parse_window(self.social_care_lookback, parameter="social_care_lookback", owner="Cohort")
+        parse_duration(self.social_care_lookback, parameter="social_care_lookback", owner="Cohort")
         if self.social_care_kinds is not None:
             bad = [k for k in self.social_care_kinds if k not in SOCIAL_CARE_KINDS]
             if bad:
@@ -89,6 +89,11 @@ class Cohort:
                     "The 'social_care_kinds' parameter of Cohort must hold kinds from "
                     f"{sorted(SOCIAL_CARE_KINDS)}. Got {bad!r} instead."
                 )
+
+    def sources(self) -> tuple[str, ...]:
+        """The tables membership is read from."""
+        extra = ("social_care",) if self.include_off_roll_social_care else ()
+        return ("pupils", "enrolments", *extra)
 
     def ctes(self, sources: Mapping[str, SourceInfo] | None = None) -> list[tuple[str, str]]:
         """Named SQL CTEs ending in ``cohort(pupil_id, as_of_date, school_id, ncyear, on_roll)``.
@@ -130,7 +135,7 @@ class Cohort:
         ]
         base = "SELECT pupil_id, as_of_date, school_id, on_roll FROM on_roll"
         if self.include_off_roll_social_care:
-            w = parse_window(self.social_care_lookback)
+            w = parse_duration(self.social_care_lookback)
             kinds = ""
             if self.social_care_kinds is not None:
                 kinds = (

@@ -44,13 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskscreen.features._engine import (
-    _index,
-    check_cohort_pupils,
-    check_range,
-    open_session,
-)
-from riskscreen.features._windows import parse_window
+from riskscreen._time import Duration, label_window_complete, parse_duration
+from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
 OUTCOMES = ("suspension", "permanent_exclusion", "missing_education", "persistent_absence")
 CENSOR_REASONS = ("other_la", "abroad")
@@ -83,15 +78,10 @@ class CMEDefinition:
                 "CMEDefinition needs cme_spells=True or unknown_exits=True (or both). "
                 "Got both False."
             )
-        parse_window(
-            self.reappear_within,
-            parameter="reappear_within",
-            owner="CMEDefinition",
-            allow_all=False,
-        )
+        parse_duration(self.reappear_within, parameter="reappear_within", owner="CMEDefinition")
 
 
-def parse_outcome(outcome) -> tuple[str, ...]:
+def parse_outcome(outcome, owner: str = "make_labels") -> tuple[str, ...]:
     if isinstance(outcome, str):
         parts = tuple(p.strip() for p in outcome.split("|"))
     elif isinstance(outcome, (tuple, list)) and all(isinstance(p, str) for p in outcome):
@@ -101,14 +91,14 @@ def parse_outcome(outcome) -> tuple[str, ...]:
     bad = [p for p in parts if p not in OUTCOMES]
     if not parts or bad:
         raise ValueError(
-            f"The 'outcome' parameter of make_labels must be one of {list(OUTCOMES)}, a tuple "
+            f"The 'outcome' parameter of {owner} must be one of {list(OUTCOMES)}, a tuple "
             "of them or a '|'-joined string such as 'suspension|permanent_exclusion'. "
             f"Got {outcome!r} instead."
         )
     return tuple(dict.fromkeys(parts))
 
 
-def _label_sql(parts, h, cme: CMEDefinition, min_sessions: int) -> list[tuple[str, str]]:
+def _label_sql(parts, h: Duration, cme: CMEDefinition) -> list[tuple[str, str]]:
     end = h.end_sql("c.as_of_date")
     in_win = "{d} >= c.as_of_date AND {d} < " + end
     ctes = []
@@ -134,7 +124,7 @@ def _label_sql(parts, h, cme: CMEDefinition, min_sessions: int) -> list[tuple[st
             first_event("y_cme_spell", "missing_education", "start_date", "e.kind = 'cme'")
             sub.append("SELECT pupil_id, as_of_date, d FROM y_cme_spell")
         if cme.unknown_exits:
-            grace = parse_window(cme.reappear_within).interval_sql()
+            grace = parse_duration(cme.reappear_within).interval_sql()
             first_event(
                 "y_cme_exit",
                 "enrolments",
@@ -169,33 +159,88 @@ def _label_sql(parts, h, cme: CMEDefinition, min_sessions: int) -> list[tuple[st
     return ctes
 
 
+@dataclass(frozen=True)
+class LabelRules:
+    """The checked parameters of :func:`make_labels` (see there)."""
+
+    parts: tuple[str, ...]
+    horizon: Duration
+    cme: CMEDefinition
+    min_possible_sessions: int
+    pa_threshold: float
+
+    @property
+    def name(self) -> str:
+        return "|".join(self.parts)
+
+    def sources(self) -> set[str]:
+        used = {"enrolments", "pupils"}
+        if {"suspension", "permanent_exclusion"} & set(self.parts):
+            used.add("exclusions")
+        if "missing_education" in self.parts:
+            used.add("missing_education")
+        if "persistent_absence" in self.parts:
+            used.add("attendance")
+        return used
+
+
+def label_rules(
+    outcome,
+    horizon,
+    *,
+    owner: str,
+    cme_definition=None,
+    min_possible_sessions: int = 20,
+    pa_threshold: float = 0.10,
+) -> LabelRules:
+    """Check the label parameters before any data are read."""
+    parts = parse_outcome(outcome, owner)
+    h = parse_duration(horizon, parameter="horizon", owner=owner)
+    cme = cme_definition if cme_definition is not None else CMEDefinition()
+    if not isinstance(cme, CMEDefinition):
+        raise ValueError(
+            f"The 'cme_definition' parameter of {owner} must be a CMEDefinition. "
+            f"Got {type(cme).__name__} instead."
+        )
+    cme.validate()
+    if not isinstance(min_possible_sessions, (int, np.integer)) or min_possible_sessions < 1:
+        raise ValueError(
+            f"The 'min_possible_sessions' parameter of {owner} must be a positive whole "
+            f"number. Got {min_possible_sessions!r} instead."
+        )
+    if not (0 < float(pa_threshold) <= 1):
+        raise ValueError(
+            f"The 'pa_threshold' parameter of {owner} must be in (0, 1]. "
+            f"Got {pa_threshold!r} instead."
+        )
+    return LabelRules(parts, h, cme, int(min_possible_sessions), float(pa_threshold))
+
+
 def make_labels(
     histories,
     as_of_dates,
     outcome="suspension",
-    horizon: str = "365D",
+    horizon="365D",
     *,
     cohort=None,
     cme_definition: CMEDefinition | None = None,
     min_possible_sessions: int = 20,
     pa_threshold: float = 0.10,
     return_report: bool = False,
-    memory_limit=None,
-    temp_directory=None,
 ):
     """Outcome labels for the cohort at each as-of date.
 
     Parameters
     ----------
     histories : LinkedHistories or path-like
-        In-memory histories or a folder of ``<table>.parquet`` files.
+        In-memory histories or a folder written by ``LinkedHistories.save``.
     as_of_dates : date or sequence of dates
         Screening dates.
     outcome : str or tuple of str
         One of ``"suspension"``, ``"permanent_exclusion"``, ``"missing_education"``,
         ``"persistent_absence"``, or several ("any of").
-    horizon : str, default "365D"
-        Label window ``[as_of, as_of + horizon)``.
+    horizon : str or Duration, default "365D"
+        Label window ``[as_of, as_of + horizon)``: ``"365D"``, ``"12M"``, ``"1Y"``...
     cohort : Cohort, DataFrame or None
         Who is labelled (default :class:`Cohort`); a frame indexed by
         (pupil_id, as_of_date) is used as given.
@@ -215,103 +260,79 @@ def make_labels(
         Indexed by (pupil_id, as_of_date), sorted by as_of_date then pupil_id.
     report : DataFrame, only with ``return_report=True``
 
+    Warns
+    -----
+    UserWarning
+        When a label window runs past the end of data: outcomes after it are
+        not in the data and count as none.
+
     Examples
     --------
     >>> y = make_labels(h, ["2022-01-10"], outcome="suspension|permanent_exclusion")
     ... # doctest: +SKIP
     """
-    parts = parse_outcome(outcome)
-    h = parse_window(horizon, parameter="horizon", owner="make_labels", allow_all=False)
-    cme = cme_definition if cme_definition is not None else CMEDefinition()
-    if not isinstance(cme, CMEDefinition):
-        raise ValueError(
-            "The 'cme_definition' parameter of make_labels must be a CMEDefinition. "
-            f"Got {type(cme).__name__} instead."
-        )
-    cme.validate()
-    if not isinstance(min_possible_sessions, (int, np.integer)) or min_possible_sessions < 1:
-        raise ValueError(
-            "The 'min_possible_sessions' parameter of make_labels must be a positive whole "
-            f"number. Got {min_possible_sessions!r} instead."
-        )
-    if not (0 < float(pa_threshold) <= 1):
-        raise ValueError(
-            "The 'pa_threshold' parameter of make_labels must be in (0, 1]. "
-            f"Got {pa_threshold!r} instead."
-        )
-    used = {"enrolments", "pupils"}
-    if {"suspension", "permanent_exclusion"} & set(parts):
-        used.add("exclusions")
-    if "missing_education" in parts:
-        used.add("missing_education")
-    if "persistent_absence" in parts:
-        used.add("attendance")
-    sources, cohort_ctes, dates = open_session(
-        histories,
-        as_of_dates,
-        cohort,
+    rules = label_rules(
+        outcome,
+        horizon,
         owner="make_labels",
-        used_sources=used,
-        memory_limit=memory_limit,
-        temp_directory=temp_directory,
-        check=False,
+        cme_definition=cme_definition,
+        min_possible_sessions=min_possible_sessions,
+        pa_threshold=pa_threshold,
     )
-    try:
-        sources.check_dates([u for u in used if u in sources.info])
-        check_range(sources, dates, list(sources.info), owner="make_labels")
-        check_cohort_pupils(
-            sources, cohort_ctes, owner="make_labels", from_frame=isinstance(cohort, pd.DataFrame)
-        )
-        _, hi = sources.date_range([n for n in sources.info if n not in ("pupils", "schools")])
-        ends = dates["as_of_date"] + _offset(h)
-        late = dates["as_of_date"][ends > hi + pd.Timedelta(days=1)]
-        if len(late):
+    with Session(histories, owner="make_labels") as session:
+        session.prepare(as_of_dates, cohort)
+        end = session.end_of_data()
+        late = [d for d in session.dates if not label_window_complete(d, rules.horizon, end)]
+        if late:
             warnings.warn(
-                f"make_labels: the horizon {h.text} after as-of date(s) "
-                f"{[str(pd.Timestamp(d).date()) for d in late[:5]]} runs past the last recorded "
-                f"date {hi.date()}; outcomes after it are not in the data and count as none.",
+                f"make_labels: the horizon {rules.horizon.text} after as-of date(s) "
+                f"{[str(pd.Timestamp(d).date()) for d in late[:5]]} runs past the end of data "
+                f"{end.date()}; outcomes after it are not in the data and count as none.",
                 UserWarning,
                 stacklevel=2,
             )
-        ctes = list(cohort_ctes) + _label_sql(parts, h, cme, min_possible_sessions)
-        cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date"]
-        joins = [
-            "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date"
-        ]
-        for p in parts:
-            t = f"y_{p}"
-            if p == "persistent_absence":
-                cols += [f"{t}.possible AS pa_possible", f"{t}.absent AS pa_absent"]
-            else:
-                cols.append(f"{t}.d AS {p}_date")
-            joins.append(
-                f"LEFT JOIN {t} ON {t}.pupil_id = c.pupil_id AND {t}.as_of_date = c.as_of_date"
-            )
-        sql = (
-            "WITH "
-            + ",\n".join(f"{n} AS ({b})" for n, b in ctes)
-            + f"\nSELECT {', '.join(cols)} FROM cohort AS c {' '.join(joins)} "
-            "ORDER BY c.as_of_date, c.pupil_id"
+        y, report = compute_labels(session, rules)
+    return (y, report) if return_report else y
+
+
+def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.DataFrame]:
+    """Labels and the per-date report for the cohort of a prepared session."""
+    parts = rules.parts
+    session.check_sources(rules.sources())
+    ctes = list(COHORT_CTES) + _label_sql(parts, rules.horizon, rules.cme)
+    cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date"]
+    joins = [
+        "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date"
+    ]
+    for p in parts:
+        t = f"y_{p}"
+        if p == "persistent_absence":
+            cols += [f"{t}.possible AS pa_possible", f"{t}.absent AS pa_absent"]
+        else:
+            cols.append(f"{t}.d AS {p}_date")
+        joins.append(
+            f"LEFT JOIN {t} ON {t}.pupil_id = c.pupil_id AND {t}.as_of_date = c.as_of_date"
         )
-        raw = sources.con.execute(sql).df()
-    finally:
-        sources.close()
-    raw = _index(raw)
+    sql = (
+        "WITH "
+        + ",\n".join(f"{n} AS ({b})" for n, b in ctes)
+        + f"\nSELECT {', '.join(cols)} FROM cohort AS c {' '.join(joins)} "
+        "ORDER BY c.as_of_date, c.pupil_id"
+    )
+    raw = index_frame(session.con.execute(sql).df())
     censored = raw["censor_date"].notna().to_numpy()
     n = len(raw)
     any_true = np.zeros(n, dtype=bool)
     any_na = np.zeros(n, dtype=bool)
-    unknown = np.zeros(n, dtype=bool)
     for p in parts:
         if p == "persistent_absence":
             possible = raw["pa_possible"].astype("float64").fillna(0.0).to_numpy()
             absent = raw["pa_absent"].astype("float64").fillna(0.0).to_numpy()
-            enough = possible >= min_possible_sessions
+            enough = possible >= rules.min_possible_sessions
             with np.errstate(invalid="ignore", divide="ignore"):
                 pa = np.where(enough, absent / np.where(enough, possible, 1.0), 0.0)
-            value = enough & (pa >= float(pa_threshold))
+            value = enough & (pa >= rules.pa_threshold)
             na = censored | ~enough
-            unknown |= ~enough & ~censored
             any_true |= value & ~na
             any_na |= na
         else:
@@ -320,10 +341,12 @@ def make_labels(
             any_na |= ~hit & censored
     values = pd.array(any_true, dtype="boolean")
     values[~any_true & any_na] = pd.NA
-    name = "|".join(parts)
-    y = pd.Series(values, index=raw.index, name=name)
-    if not return_report:
-        return y
+    y = pd.Series(values, index=raw.index, name=rules.name)
+    report = _report(raw, session, rules, any_true, any_na, censored)
+    return y, report
+
+
+def _report(raw, session: Session, rules: LabelRules, any_true, any_na, censored):
     cens_na = ~any_true & any_na & censored
     unk_na = ~any_true & any_na & ~censored
     frame = pd.DataFrame(
@@ -337,20 +360,12 @@ def make_labels(
         }
     )
     report = frame.groupby("as_of_date").sum()
-    report = report.reindex(dates["as_of_date"].to_numpy(), fill_value=0)
+    report = report.reindex(session.dates, fill_value=0)
     report.index.name = "as_of_date"
     known = report["n_positive"] + report["n_negative"]
     report["positive_rate"] = (report["n_positive"] / known.where(known > 0)).astype("float64")
-    report.attrs["outcome"] = name
-    report.attrs["horizon"] = h.text
-    return y, report
-
-
-def _offset(h):
-    if h.unit == "D":
-        return pd.DateOffset(days=h.n)
-    if h.unit == "W":
-        return pd.DateOffset(days=7 * h.n)
-    if h.unit == "M":
-        return pd.DateOffset(months=h.n)
-    return pd.DateOffset(years=h.n)
+    end = session.end_of_data()
+    report["window_complete"] = [label_window_complete(d, rules.horizon, end) for d in report.index]
+    report.attrs["outcome"] = rules.name
+    report.attrs["horizon"] = rules.horizon.text
+    return report

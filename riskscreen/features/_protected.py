@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from riskscreen.data._codes import ETHNICITY_CODES, ETHNICITY_MAJOR
-from riskscreen.features._engine import open_session
+from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
 logger = logging.getLogger("riskscreen.features")
 
@@ -23,9 +23,7 @@ def _active(info, alias: str) -> str:
     )
 
 
-def protected_characteristics(
-    histories, index, *, memory_limit=None, temp_directory=None
-) -> pd.DataFrame:
+def protected_characteristics(histories, index) -> pd.DataFrame:
     """Sensitive features and audit groups aligned to a feature matrix.
 
     Parameters
@@ -53,54 +51,46 @@ def protected_characteristics(
             "(pupil_id, as_of_date), e.g. X.index. "
             f"Got {type(index).__name__} with names {getattr(index, 'names', None)} instead."
         )
-    frame = pd.DataFrame(index=index).assign(_row=range(len(index)))
-    dates = index.get_level_values("as_of_date").unique()
-    sources, cohort_ctes, _ = open_session(
-        histories,
-        dates,
-        frame,
-        owner="protected_characteristics",
-        used_sources=("pupils", "sen", "fsm", "social_care"),
-        memory_limit=memory_limit,
-        temp_directory=temp_directory,
-        check=False,
+    frame = pd.DataFrame(index=index)
+    with Session(histories, owner="protected_characteristics") as session:
+        session.prepare(None, frame, check=False)
+        return compute_protected(session).reindex(index)
+
+
+def compute_protected(session: Session) -> pd.DataFrame:
+    """The protected characteristics and audit groups of a prepared session's cohort."""
+    session.check_sources(["pupils", "sen", "fsm", "social_care"])
+    info = session.info
+    sql = (
+        "WITH "
+        + ", ".join(f"{n} AS ({b})" for n, b in COHORT_CTES)
+        + ", sen_now AS (SELECT c.pupil_id, c.as_of_date, "
+        "MAX(CASE WHEN s.provision = 'E' THEN 2 ELSE 1 END) AS lvl FROM cohort AS c "
+        f"JOIN sen AS s ON s.pupil_id = c.pupil_id AND {_active(info['sen'], 's')} "
+        "GROUP BY c.pupil_id, c.as_of_date), "
+        "fsm_now AS (SELECT DISTINCT c.pupil_id, c.as_of_date FROM cohort AS c "
+        f"JOIN fsm AS s ON s.pupil_id = c.pupil_id AND {_active(info['fsm'], 's')}), "
+        "sc_now AS (SELECT c.pupil_id, c.as_of_date, MAX(CASE s.kind WHEN 'looked_after' "
+        "THEN 3 WHEN 'cp_plan' THEN 2 WHEN 'cin_plan' THEN 1 WHEN 'referral' THEN 1 "
+        "WHEN 'assessment' THEN 1 ELSE 0 END) AS lvl FROM cohort AS c JOIN social_care AS s "
+        f"ON s.pupil_id = c.pupil_id AND {_active(info['social_care'], 's')} "
+        "GROUP BY c.pupil_id, c.as_of_date) "
+        "SELECT c.pupil_id, c.as_of_date, p.sex, p.ethnicity, "
+        "CASE sen_now.lvl WHEN 2 THEN 'E' WHEN 1 THEN 'K' ELSE 'none' END AS sen_status, "
+        "fsm_now.pupil_id IS NOT NULL AS fsm, "
+        "CASE sc_now.lvl WHEN 3 THEN 'cla' WHEN 2 THEN 'cp' WHEN 1 THEN 'cin' "
+        "ELSE 'none' END AS social_care_status "
+        "FROM cohort AS c LEFT JOIN pupils AS p ON p.pupil_id = c.pupil_id "
+        "LEFT JOIN sen_now ON sen_now.pupil_id = c.pupil_id "
+        "AND sen_now.as_of_date = c.as_of_date "
+        "LEFT JOIN fsm_now ON fsm_now.pupil_id = c.pupil_id "
+        "AND fsm_now.as_of_date = c.as_of_date "
+        "LEFT JOIN sc_now ON sc_now.pupil_id = c.pupil_id "
+        "AND sc_now.as_of_date = c.as_of_date "
+        "ORDER BY c.as_of_date, c.pupil_id"
     )
-    try:
-        sources.check_dates(["pupils", "sen", "fsm", "social_care"])
-        sql = (
-            "WITH "
-            + ", ".join(f"{n} AS ({b})" for n, b in cohort_ctes)
-            + ", sen_now AS (SELECT c.pupil_id, c.as_of_date, "
-            "MAX(CASE WHEN s.provision = 'E' THEN 2 ELSE 1 END) AS lvl FROM cohort AS c "
-            f"JOIN sen AS s ON s.pupil_id = c.pupil_id AND {_active(sources.info['sen'], 's')} "
-            "GROUP BY c.pupil_id, c.as_of_date), "
-            "fsm_now AS (SELECT DISTINCT c.pupil_id, c.as_of_date FROM cohort AS c "
-            f"JOIN fsm AS s ON s.pupil_id = c.pupil_id AND {_active(sources.info['fsm'], 's')}), "
-            "sc_now AS (SELECT c.pupil_id, c.as_of_date, MAX(CASE s.kind WHEN 'looked_after' "
-            "THEN 3 WHEN 'cp_plan' THEN 2 WHEN 'cin_plan' THEN 1 WHEN 'referral' THEN 1 "
-            "WHEN 'assessment' THEN 1 ELSE 0 END) AS lvl FROM cohort AS c JOIN social_care AS s "
-            f"ON s.pupil_id = c.pupil_id AND {_active(sources.info['social_care'], 's')} "
-            "GROUP BY c.pupil_id, c.as_of_date) "
-            "SELECT c.pupil_id, c.as_of_date, p.sex, p.ethnicity, "
-            "CASE sen_now.lvl WHEN 2 THEN 'E' WHEN 1 THEN 'K' ELSE 'none' END AS sen_status, "
-            "fsm_now.pupil_id IS NOT NULL AS fsm, "
-            "CASE sc_now.lvl WHEN 3 THEN 'cla' WHEN 2 THEN 'cp' WHEN 1 THEN 'cin' "
-            "ELSE 'none' END AS social_care_status "
-            "FROM cohort AS c LEFT JOIN pupils AS p ON p.pupil_id = c.pupil_id "
-            "LEFT JOIN sen_now ON sen_now.pupil_id = c.pupil_id "
-            "AND sen_now.as_of_date = c.as_of_date "
-            "LEFT JOIN fsm_now ON fsm_now.pupil_id = c.pupil_id "
-            "AND fsm_now.as_of_date = c.as_of_date "
-            "LEFT JOIN sc_now ON sc_now.pupil_id = c.pupil_id "
-            "AND sc_now.as_of_date = c.as_of_date"
-        )
-        raw = sources.con.execute(sql).df()
-    finally:
-        sources.close()
-    raw["pupil_id"] = raw["pupil_id"].astype("int64")
-    raw["as_of_date"] = raw["as_of_date"].astype("datetime64[us]")
-    raw = raw.set_index(["pupil_id", "as_of_date"]).reindex(index)
-    out = pd.DataFrame(index=index)
+    raw = index_frame(session.con.execute(sql).df())
+    out = pd.DataFrame(index=raw.index)
     out["sex"] = raw["sex"].astype("str")
     out["ethnicity"] = raw["ethnicity"].astype("str")
     out["ethnicity_major"] = raw["ethnicity"].map(ETHNICITY_MAJOR).astype("str")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from riskscreen.features._windows import Window, parse_window
+from riskscreen._time import Duration, parse_duration
 
 EVENT_AGGREGATES = {
     "count": "number of events",
@@ -252,9 +252,11 @@ class Feature:
                 f"The 'aggregate' parameter of {owner} must be one of "
                 f"{sorted(AGGREGATES)}. Got {self.aggregate!r} instead."
             )
-        parse_window(self.window, parameter="window", owner=owner)
+        parse_duration(self.window, parameter="window", owner=owner, allow_all=True)
         if self.compare_window is not None:
-            parse_window(self.compare_window, parameter="compare_window", owner=owner)
+            parse_duration(
+                self.compare_window, parameter="compare_window", owner=owner, allow_all=True
+            )
         if self.aggregate in NEEDS_COLUMN and self.column is None:
             raise ValueError(
                 f"The 'column' parameter of {owner} is required for aggregate "
@@ -281,8 +283,8 @@ class Feature:
 
     # -- derived -------------------------------------------------------------------------------
     @property
-    def window_(self) -> Window:
-        return parse_window(self.window)
+    def window_(self) -> Duration:
+        return parse_duration(self.window, allow_all=True)
 
     @property
     def can_be_missing(self) -> bool:
@@ -316,7 +318,7 @@ class Feature:
         return cols
 
     def _auto_description(self) -> str:
-        w = parse_window(self.window)
+        w = self.window_
         what = AGGREGATES[self.aggregate]
         if self.column is not None and self.aggregate not in ("rate",):
             what += f" of {_quantity_words(self.column)}"
@@ -328,7 +330,8 @@ class Feature:
         if not w.is_all:
             text += f", in the {w.words()} before the screening date"
         if self.compare_window is not None:
-            text += f", minus the same over {parse_window(self.compare_window).words()}"
+            other = parse_duration(self.compare_window, allow_all=True)
+            text += f", minus the same over {other.words()}"
         if self.threshold is not None:
             text += f"; 1 if at least {self.threshold}, else 0"
         return text
@@ -424,7 +427,7 @@ class FeatureSpec:
                     "description": f.description,
                     "source": f.source,
                     "aggregate": f.aggregate,
-                    "window": parse_window(f.window).text
+                    "window": f.window_.text
                     + (f" vs {f.compare_window}" if f.compare_window else ""),
                     "filter": f.where.words() if f.where is not None else "",
                     "imputation": "none (never missing)"

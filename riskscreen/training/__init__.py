@@ -1,40 +1,37 @@
-"""Temporal validation, models, rule baselines, calibration and tracking.
+"""Temporal validation, models, rule baselines and probability calibration.
 
 Concepts
 --------
 temporal split
     :class:`TemporalSplit` trains on earlier as-of dates whose label windows have
     closed before the test as-of date (``train as_of + horizon <= test as_of``) and
-    tests on later dates; random splits are not offered.
+    tests on later dates; random splits are not offered. It is the one place
+    that rule is written (:meth:`TemporalSplit.holdout`,
+    :meth:`TemporalSplit.check_test_dates`); :class:`TemporalSplitDisplay` draws
+    its folds.
 models
     :class:`LogisticScorecard` (binned features + regularised logistic regression,
-    read as points) and :class:`LGBMRiskModel` (LightGBM with monotone constraints,
-    temporal early stopping, deterministic). Both are scikit-learn classifiers.
+    read as points) and :class:`LGBMRiskModel` (LightGBM's ``LGBMClassifier``
+    with monotone constraints, early stopping on a given later date,
+    deterministic). Both are scikit-learn classifiers.
 rule baselines
     :class:`PriorSuspensionsRanker`, :class:`AttendanceRanker` and
-    :class:`RONIChecklist`: every headline number is compared with them.
-calibration and bands
+    :class:`RONIChecklist` (:func:`default_baselines`): every headline number is
+    compared with them.
+probability calibration
     :class:`CalibratedScorer` maps a fitted model's scores to probabilities on a
-    later fold; :func:`assign_bands`, :func:`deciles` and :func:`band_table` give
-    low/medium/high bands, deciles and the observed outcome rate per band.
-metrics at capacity k
-    :func:`precision_at_k`, :func:`recall_at_k`, :func:`average_precision`,
-    :func:`roc_auc`, :func:`expected_calibration_error`, :func:`bootstrap_interval`
-    and :func:`compare_scores` (a :class:`Comparison`).
-screener
-    :class:`Screener` is the analyst's one object: ``fit(histories, as_of_dates)``,
-    ``score(histories, as_of_date)`` -> :class:`Screening`, ``evaluate(...)`` ->
-    :class:`Comparison` against the baselines.
-tracking
-    :func:`track` logs a fitted screener to MLflow (local serverless store by
-    default) and :func:`load_screener` loads it back, verifying its sha256.
+    later fold.
+
+Metrics, bands and comparisons are in :mod:`riskscreen.evaluation`; the
+:class:`~riskscreen.Screener` puts everything together.
 
 Example
 -------
->>> from riskscreen.training import Screener  # doctest: +SKIP
->>> screener = Screener(model="lightgbm", capacity=0.05).fit(
-...     histories, ["2020-09-01", "2021-01-01", "2021-05-01", "2022-05-01"])  # doctest: +SKIP
->>> print(screener.evaluate(histories, "2023-06-01"))  # doctest: +SKIP
+>>> from riskscreen.training import TemporalSplit
+>>> train, test = TemporalSplit(horizon="1Y").holdout(
+...     ["2020-09-01", "2021-01-04", "2021-09-01", "2022-09-01"])
+>>> [str(d.date()) for d in train], [str(d.date()) for d in test]
+(['2020-09-01', '2021-01-04', '2021-09-01'], ['2022-09-01'])
 """
 
 from riskscreen.training._baselines import (
@@ -45,65 +42,21 @@ from riskscreen.training._baselines import (
     RONIChecklist,
     default_baselines,
 )
-from riskscreen.training._calibration import (
-    CalibratedScorer,
-    assign_bands,
-    band_table,
-    deciles,
-)
+from riskscreen.training._calibrated import CalibratedScorer
 from riskscreen.training._lgbm import LGBMRiskModel
-from riskscreen.training._metrics import (
-    Comparison,
-    average_precision,
-    bootstrap_interval,
-    compare_scores,
-    expected_calibration_error,
-    precision_at_k,
-    recall_at_k,
-    roc_auc,
-)
 from riskscreen.training._scorecard import LogisticScorecard
-from riskscreen.training._screener import Screener, Screening, compare_with_baselines
 from riskscreen.training._split import TemporalSplit, TemporalSplitDisplay
-from riskscreen.training._tracking import (
-    ArtifactIntegrityError,
-    TrackedRun,
-    data_fingerprint,
-    load_screener,
-    local_tracking_uri,
-    track,
-)
 
 __all__ = [
     "RONI_CRITERIA",
-    "ArtifactIntegrityError",
     "AttendanceRanker",
     "CalibratedScorer",
-    "Comparison",
     "Criterion",
     "LGBMRiskModel",
     "LogisticScorecard",
     "PriorSuspensionsRanker",
     "RONIChecklist",
-    "Screener",
-    "Screening",
     "TemporalSplit",
     "TemporalSplitDisplay",
-    "TrackedRun",
-    "assign_bands",
-    "average_precision",
-    "band_table",
-    "bootstrap_interval",
-    "compare_scores",
-    "compare_with_baselines",
-    "data_fingerprint",
-    "deciles",
     "default_baselines",
-    "expected_calibration_error",
-    "load_screener",
-    "local_tracking_uri",
-    "precision_at_k",
-    "recall_at_k",
-    "roc_auc",
-    "track",
 ]

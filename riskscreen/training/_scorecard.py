@@ -8,11 +8,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from riskscreen.training._base import LogOddsClassifierMixin
-from riskscreen.training._lgbm import monotone_vector
+from riskscreen.training._base import LogOddsClassifierMixin, monotone_vector
 
 
 class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -131,20 +129,16 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
                 self.missing_code_.append(int(np.bincount(codes).argmax()))
 
     def _bin_codes(self, X: np.ndarray) -> sparse.csr_matrix:
-        n = X.shape[0]
-        offset = 0
-        rows = np.arange(n)
-        cols = []
+        n, offset = X.shape[0], 0
+        cols = np.empty((n, len(self.cuts_)), dtype=np.int64)
         for j, cuts in enumerate(self.cuts_):
             x = X[:, j]
             code = np.searchsorted(cuts, x, side="right")
-            code = np.where(np.isnan(x), self.missing_code_[j], code)
-            cols.append(code + offset)
+            cols[:, j] = np.where(np.isnan(x), self.missing_code_[j], code) + offset
             offset += len(cuts) + 2
-        col = np.concatenate(cols) if cols else np.array([], dtype=int)
-        row = np.tile(rows, len(self.cuts_))
-        data = np.ones(len(col))
-        return sparse.csr_matrix((data, (row, col)), shape=(n, offset))
+        # one entry per feature and row, columns ascending: CSR without a COO sort
+        indptr = np.arange(n + 1) * cols.shape[1]
+        return sparse.csr_matrix((np.ones(cols.size), cols.ravel(), indptr), shape=(n, offset))
 
     def _fit_splines(self, X: np.ndarray) -> None:
         from sklearn.preprocessing import SplineTransformer
@@ -185,28 +179,13 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"The 'pdo' parameter of LogisticScorecard must be positive. Got {self.pdo!r}."
             )
-        X, y = validate_data(
-            self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=False
-        )
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(
-                "Only binary classification is supported. The type of the target "
-                f"is {y_type}; LogisticScorecard needs y with exactly 2 classes."
-            )
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        X, y_enc, names = self._validate_binary(X, y)
         if self.binning == "quantile":
             self._fit_bins(X)
         else:
             self._fit_splines(X)
         design = self._design(X)
-        names = (
-            list(self.feature_names_in_)
-            if hasattr(self, "feature_names_in_")
-            else [f"x{j}" for j in range(X.shape[1])]
-        )
-        monotone = monotone_vector(self.monotone_constraints, names)
+        monotone = monotone_vector(self.monotone_constraints, names, owner="LogisticScorecard")
         self.monotone_constraints_ = monotone
         if monotone is not None and any(monotone):
             if self.binning != "quantile":
@@ -226,20 +205,17 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
     def _fit_monotone(self, design, y: np.ndarray, monotone: list[int]) -> None:
         """L2 logistic regression whose bin coefficients rise (or fall) with the bins.
 
-        Constrained features are coded as steps ``1[bin >= b]`` with sign-bounded
-        coefficients, so points can only rise (+1) or fall (-1) from bin to bin; the
-        missing bin stays free. Unconstrained features keep one-hot coding. The
-        objective is ``C * log-loss + ||w||^2 / 2`` over these coefficients (for a
-        constrained feature the penalty falls on its bin-to-bin steps); the
-        intercept is not penalised.
-
-        Solved by projected Newton (see :func:`_box_newton`): a handful of
-        iterations, each one pass over the rows for the gradient plus a Hessian on
-        at most ``_HESSIAN_ROWS`` rows, instead of hundreds of L-BFGS-B passes on this
-        ill-conditioned problem (nested step columns, one-hot blocks collinear with
-        the intercept). Very wide designs fall back to L-BFGS-B.
+        Constrained features are coded as signed steps ``+-1[bin >= b]`` (sign of the
+        hint) with non-negative coefficients, so points can only rise (+1) or fall
+        (-1) from bin to bin; the missing bin stays free. Unconstrained features keep
+        one-hot coding. The objective is ``C * log-loss + ||w||^2 / 2`` over these
+        coefficients (for a constrained feature the penalty falls on its bin-to-bin
+        steps); the intercept is not penalised. Solved by projected Newton on the
+        sparse step design (:mod:`riskscreen.training._scorecard_solver`).
         """
-        rows, cols, lower, upper = [], [], [], []
+        from riskscreen.training._scorecard_solver import fit_nonneg_logistic
+
+        rows, cols, signs, nonneg = [], [], [], []
         offset = out = 0
         for j, labels in enumerate(self.bin_labels_):
             width = len(labels)
@@ -248,30 +224,35 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
                 for c in range(1, n_bins):  # onehot column c feeds steps 1..c
                     rows += [offset + c] * c
                     cols += list(range(out, out + c))
-                lo, hi = (0.0, np.inf) if monotone[j] > 0 else (-np.inf, 0.0)
-                lower += [lo] * (n_bins - 1)
-                upper += [hi] * (n_bins - 1)
+                    signs += [float(np.sign(monotone[j]))] * c
+                nonneg += [True] * (n_bins - 1)
                 out += n_bins - 1
                 rows.append(offset + n_bins)  # missing bin: free
                 cols.append(out)
-                lower.append(-np.inf)
-                upper.append(np.inf)
+                signs.append(1.0)
+                nonneg.append(False)
                 out += 1
             else:
                 rows += list(range(offset, offset + width))
                 cols += list(range(out, out + width))
-                lower += [-np.inf] * width
-                upper += [np.inf] * width
+                signs += [1.0] * width
+                nonneg += [False] * width
                 out += width
             offset += width
-        T = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(offset, out))
-        lower = np.array([*lower, -np.inf])  # the intercept is free
-        upper = np.array([*upper, np.inf])
-        y = np.asarray(y, dtype=np.float64)
-        if out + 1 <= _NEWTON_MAX_WIDTH:
-            x, n_iter = _box_newton(design, y, T, lower, upper, float(self.C), int(self.max_iter))
-        else:
-            x, n_iter = _box_lbfgsb(design, y, T, lower, upper, float(self.C), int(self.max_iter))
+        T = sparse.csr_matrix((signs, (rows, cols)), shape=(offset, out))
+        method = "newton" if out + 1 <= _NEWTON_MAX_WIDTH else "lbfgsb"
+        x, n_iter, converged = fit_nonneg_logistic(
+            design, y, np.array(nonneg), float(self.C), int(self.max_iter), T=T, method=method
+        )
+        if not converged:
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.warn(
+                f"LogisticScorecard: the monotone fit did not converge in "
+                f"max_iter={self.max_iter} iterations; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         self.coef_ = np.asarray(T @ x[:-1]).ravel()
         self.intercept_ = float(x[-1])
         self.n_iter_ = np.array([n_iter])
@@ -388,127 +369,9 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         return self.base_score + self.pdo / np.log(2) * (logit - np.log(self.base_odds))
 
 
-#: Projected Newton computes a dense Hessian; wider designs use L-BFGS-B instead.
+#: Wider monotone designs are fitted by L-BFGS-B: projected Newton builds a dense
+#: width x width Hessian (width^2 per row and iteration).
 _NEWTON_MAX_WIDTH = 1500
-#: Rows (an even stride through the data) used for the Newton Hessian. The gradient
-#: always uses every row, so the solution is exact; only the step is approximate.
-_HESSIAN_ROWS = 100_000
-
-
-def _logistic_objective(design, y: np.ndarray, T, C: float, scale: float):
-    """``x -> (f, grad, p)`` for ``scale * (C * log-loss + ||w||^2 / 2)``; ``x = [w, b]``."""
-
-    def fg(x: np.ndarray):
-        w = x[:-1]
-        z = design @ (T @ w) + x[-1]
-        loss = np.logaddexp(0.0, z) - y * z
-        p = np.exp(-np.logaddexp(0.0, -z))
-        r = p - y
-        grad = np.empty_like(x)
-        grad[:-1] = C * (T.T @ (design.T @ r)) + w
-        grad[-1] = C * r.sum()
-        return scale * (C * loss.sum() + 0.5 * w @ w), scale * grad, p
-
-    return fg
-
-
-def _bounds_list(lower: np.ndarray, upper: np.ndarray) -> list[tuple]:
-    return [
-        (None if np.isinf(lo) else float(lo), None if np.isinf(hi) else float(hi))
-        for lo, hi in zip(lower, upper, strict=True)
-    ]
-
-
-def _box_lbfgsb(design, y, T, lower, upper, C: float, max_iter: int) -> tuple[np.ndarray, int]:
-    """The bounded problem of :func:`_box_newton` by L-BFGS-B from zero (slow, any width)."""
-    from scipy.optimize import minimize
-
-    fg = _logistic_objective(design, y, T, C, 1.0)
-    result = minimize(
-        lambda x: fg(x)[:2],
-        np.clip(np.zeros(len(lower)), lower, upper),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=_bounds_list(lower, upper),
-        options={"maxiter": max_iter},
-    )
-    return result.x, int(result.nit)
-
-
-def _box_newton(
-    design, y, T, lower, upper, C: float, max_iter: int, tol: float = 1e-9
-) -> tuple[np.ndarray, int]:
-    """Minimise ``C * log-loss + ||w||^2 / 2`` (``x = [w, b]``) within ``lower <= x <= upper``.
-
-    Projected Newton with exact box-constrained steps: at each iteration the
-    quadratic model (exact gradient; Hessian on an even stride of at most
-    ``_HESSIAN_ROWS`` rows, float32) is minimised within the bounds (a small dense
-    problem, L-BFGS-B, solved to a tolerance that tightens with the gradient), then
-    a backtracking line search along that feasible step. Stops when the projected
-    gradient of the objective divided by ``C * n`` is below ``tol`` or the
-    objective stops decreasing. Deterministic.
-    """
-    from scipy.optimize import minimize
-
-    n, width = design.shape
-    m = T.shape[1]
-    scale = 1.0 / (C * n)  # the mean log-loss scale, as scikit-learn's lbfgs
-    fg = _logistic_objective(design, y, T, C, scale)
-    sub = np.unique(np.linspace(0, n - 1, min(n, _HESSIAN_ROWS)).astype(np.int64))
-    A = np.hstack([design[sub].toarray(), np.ones((len(sub), 1))]).astype(np.float32)
-    Ta = sparse.block_diag([T, sparse.identity(1)], format="csr").toarray()
-    penalty = np.r_[np.ones(m), 0.0]
-    bounds_of = _bounds_list
-
-    x = np.clip(np.zeros(m + 1), lower, upper)
-    f, g, p = fg(x)
-    n_iter, converged = 0, False
-    while n_iter < max_iter:
-        pg = np.abs(x - np.clip(x - g, lower, upper)).max()
-        if pg <= tol:
-            converged = True
-            break
-        n_iter += 1
-        ps = p[sub]
-        h = (C * ps * (1.0 - ps) * (n / len(sub))).astype(np.float32)
-        H = Ta.T @ (A.T @ (A * h[:, None])).astype(np.float64) @ Ta
-        H = scale * (H + np.diag(penalty))
-        step = minimize(
-            lambda d, H=H, g=g: (g @ d + 0.5 * d @ (H @ d), g + H @ d),
-            np.zeros_like(x),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds_of(lower - x, upper - x),
-            options={
-                "maxiter": 20_000,
-                "ftol": 1e-15,
-                "gtol": max(1e-13, 1e-2 * min(1.0, pg) * pg),
-            },
-        ).x
-        slope = g @ step
-        alpha = 1.0
-        while True:
-            x_new = np.clip(x + alpha * step, lower, upper)
-            f_new, g_new, p_new = fg(x_new)
-            if f_new <= f + 1e-4 * alpha * slope or alpha < 1e-10:
-                break
-            alpha /= 2
-        done = f - f_new <= 1e-15 * max(1.0, abs(f))
-        if f_new <= f:
-            x, f, g, p = x_new, f_new, g_new, p_new
-        if done:
-            converged = True
-            break
-    if not converged:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(
-            f"LogisticScorecard: the monotone fit did not converge in max_iter={max_iter} "
-            "Newton iterations; increase max_iter.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return x, n_iter
 
 
 def _median_contrib(card: LogisticScorecard, j: int, n_basis: int) -> float:

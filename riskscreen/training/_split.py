@@ -7,27 +7,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from riskscreen._time import Duration, as_of_dates, parse_duration
+
 AS_OF = "as_of_date"
-
-
-def _as_offset(value, name: str, owner: str) -> pd.Timedelta | pd.DateOffset:
-    """Parse a duration such as '365D', '12MS'-free forms, a Timedelta or a DateOffset."""
-    if isinstance(value, (pd.Timedelta, pd.DateOffset)):
-        offset = value
-    else:
-        try:
-            offset = pd.Timedelta(value)
-        except (TypeError, ValueError):
-            try:
-                offset = pd.tseries.frequencies.to_offset(value)
-            except (TypeError, ValueError):
-                offset = None
-    if offset is None or (isinstance(offset, pd.Timedelta) and offset <= pd.Timedelta(0)):
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a positive duration such as '365D'. "
-            f"Got {value!r} instead."
-        )
-    return offset
 
 
 def as_of_dates_of(X=None, groups=None) -> np.ndarray:
@@ -46,11 +28,16 @@ def as_of_dates_of(X=None, groups=None) -> np.ndarray:
 
 
 class TemporalSplit:
-    """Rolling-origin temporal cross-validation on as-of dates.
+    """Rolling-origin temporal cross-validation on as-of dates: the temporal rule.
 
     Each fold tests on one as-of date and trains on earlier as-of dates whose
     label windows have closed by then (``train as_of + horizon <= test as_of``),
     so no training label can see the test period. Random splits are not offered.
+
+    This class is the one place that rule is written: the
+    :class:`~riskscreen.Screener` picks its training and calibration dates with
+    :meth:`holdout`, chooses LightGBM's early-stopping date with it, and refuses
+    test dates with :meth:`check_test_dates`.
 
     Parameters
     ----------
@@ -58,13 +45,14 @@ class TemporalSplit:
         Number of folds: the latest ``n_splits`` as-of dates that have at least
         one eligible training date are used as test dates. Ignored when
         ``test_dates`` is given.
-    horizon : str or Timedelta, default="365D"
-        Label window length; the gap enforced between training and test dates.
+    horizon : str or Duration, default="365D"
+        Label window length (e.g. ``"365D"``, ``"12M"``, ``"1Y"``); the gap
+        enforced between training and test dates.
     test_dates : sequence of dates, optional
         Explicit test as-of dates (rolling origin at a frequency of your choice).
     max_train_dates : int, optional
         Keep only the latest this-many eligible training dates (sliding window).
-    max_train_span : str or Timedelta, optional
+    max_train_span : str or Duration, optional
         Keep only training dates within this span before the test date.
 
     Examples
@@ -98,6 +86,49 @@ class TemporalSplit:
         )
         return f"TemporalSplit({params})"
 
+    def _horizon(self) -> Duration:
+        return parse_duration(self.horizon, parameter="horizon", owner="TemporalSplit")
+
+    def closes_before(self, train_date, test_date) -> bool:
+        """Whether the label window of ``train_date`` closes by ``test_date``."""
+        return self._horizon().after(train_date) <= pd.Timestamp(test_date)
+
+    def holdout(self, dates, n_test: int = 1) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
+        """(train dates, test dates): the latest ``n_test`` dates held out.
+
+        Training dates are those whose label windows close before the earliest
+        held-out date. Raises when there are not enough dates or none qualifies.
+        """
+        unique = list(as_of_dates(dates, owner="TemporalSplit.holdout"))
+        if len(unique) <= n_test:
+            raise ValueError(
+                f"TemporalSplit.holdout needs more than {n_test} as-of date(s) to hold out "
+                f"{n_test}; got {len(unique)}: {[str(d.date()) for d in unique]}."
+            )
+        test = unique[-n_test:]
+        train = [d for d in unique[:-n_test] if self.closes_before(d, test[0])]
+        if not train:
+            raise ValueError(
+                f"No as-of date is at least horizon={self._horizon().text!r} before the "
+                f"held-out date {test[0].date()}; pass as-of dates spanning more than the "
+                "horizon."
+            )
+        return train, test
+
+    def check_test_dates(self, train_dates, test_dates) -> None:
+        """Raise if a test date falls inside the label window of a training date."""
+        train = list(as_of_dates(train_dates, owner="TemporalSplit"))
+        tests = list(as_of_dates(test_dates, owner="TemporalSplit"))
+        early = [t for t in tests if not all(self.closes_before(d, t) for d in train)]
+        if early:
+            first_clean = self._horizon().after(max(train))
+            raise ValueError(
+                f"Test as-of date(s) {[str(d.date()) for d in early]} fall inside the "
+                f"{self._horizon().text} label window of training date {max(train).date()}: "
+                f"the model has seen those outcomes. Use as-of dates from "
+                f"{first_clean.date()} on."
+            )
+
     def _validate(self) -> None:
         if self.test_dates is None and (
             not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 1
@@ -119,18 +150,20 @@ class TemporalSplit:
         self._validate()
         dates = as_of_dates_of(X, groups)
         unique = np.unique(dates)
-        horizon = _as_offset(self.horizon, "horizon", "TemporalSplit")
+        horizon = self._horizon()
         span = (
             None
             if self.max_train_span is None
-            else _as_offset(self.max_train_span, "max_train_span", "TemporalSplit")
+            else parse_duration(
+                self.max_train_span, parameter="max_train_span", owner="TemporalSplit"
+            )
         )
 
         def train_dates_for(test: np.datetime64) -> np.ndarray:
             ts = pd.Timestamp(test)
-            ok = np.array([pd.Timestamp(d) + horizon <= ts for d in unique], dtype=bool)
+            ok = np.array([self.closes_before(d, ts) for d in unique], dtype=bool)
             if span is not None:
-                ok &= np.array([pd.Timestamp(d) >= ts - span for d in unique], dtype=bool)
+                ok &= np.array([pd.Timestamp(d) >= span.before(ts) for d in unique], dtype=bool)
             chosen = unique[ok]
             if self.max_train_dates is not None:
                 chosen = chosen[-int(self.max_train_dates) :]
@@ -150,7 +183,7 @@ class TemporalSplit:
                 train = train_dates_for(t)
                 if train.size == 0:
                     raise ValueError(
-                        f"No training as-of date is at least horizon={self.horizon!r} before "
+                        f"No training as-of date is at least horizon={horizon.text!r} before "
                         f"test date {pd.Timestamp(t).date()}; choose a later test date or a "
                         "shorter horizon."
                     )
@@ -161,7 +194,7 @@ class TemporalSplit:
         if len(eligible) < self.n_splits:
             raise ValueError(
                 f"TemporalSplit(n_splits={self.n_splits}) needs {self.n_splits} test as-of dates "
-                f"with at least one training date horizon={self.horizon!r} earlier; the data has "
+                f"with at least one training date horizon={horizon.text!r} earlier; the data has "
                 f"{len(unique)} as-of dates of which {len(eligible)} qualify."
             )
         return eligible[-int(self.n_splits) :]
@@ -223,7 +256,12 @@ class TemporalSplitDisplay:
         return display
 
     def plot(self, ax=None):
-        import matplotlib.pyplot as plt
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "TemporalSplitDisplay.plot needs matplotlib: pip install 'riskscreen[plot]'."
+            ) from exc
 
         if ax is None:
             _, ax = plt.subplots(

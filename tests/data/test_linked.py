@@ -82,7 +82,7 @@ def test_add_source_checks_the_named_columns(histories):
 
 def test_summary_counts_rows_pupils_and_dates(histories):
     summary = histories.summary()
-    assert list(summary.columns) == ["rows", "pupils", "first_date", "last_date"]
+    assert list(summary.columns) == ["rows", "pupils", "columns", "first_date", "last_date"]
     assert list(summary.index) == [*histories.tables(), "police_notices"]
     exclusions = summary.loc["exclusions"]
     assert exclusions["rows"] == 4

@@ -36,7 +36,9 @@ def test_report_covers_the_brief_and_names_its_sources(report):
         "note",
     ]
     assert len(report) >= 45
-    assert report["source"].str.match(r"^B\d").all()
+    # every source cites a publication: publisher, title, year and URL
+    cited = r'^(derived from )?[^"]+, "[^"]+", [^,]*\d{4}[^,]*, https://\S+'
+    assert report["source"].str.match(cited).all()
     assert report["within"].dtype == bool
     assert set(report["tolerance_type"]) == {"relative", "factor", "absolute"}
     groups = set(report["group"])

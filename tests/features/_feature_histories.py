@@ -51,8 +51,9 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 
 #: A roll spell of pupil 999 (born 1990, so far above NC year 13 and never in a cohort)
-#: marks the period the data cover, 1 Sep 2015 to 31 Aug 2023, so as-of dates in it pass
-#: the data-range check.
+#: and a month of its attendance mark the period the data cover, 1 Sep 2015 to the end
+#: of data 31 Aug 2023 (the last day of a recorded attendance period), so as-of dates in
+#: it pass the data-range check.
 EXTRACT = {
     "pupil_id": 999,
     "school_id": 999,
@@ -62,6 +63,13 @@ EXTRACT = {
 }
 
 EXTRACT_PUPIL = {"pupil_id": 999, "birth_month": "1990-01-01"}
+EXTRACT_ATTENDANCE = {
+    "pupil_id": 999,
+    "school_id": 999,
+    "period_start": "2023-08-01",
+    "period_end": "2023-08-31",
+    "sessions_possible": 0,
+}
 
 
 def histories(extract: bool = True, **tables) -> LinkedHistories:
@@ -70,6 +78,7 @@ def histories(extract: bool = True, **tables) -> LinkedHistories:
     if extract:
         tables["enrolments"] = list(tables.get("enrolments", [])) + [EXTRACT]
         tables["pupils"] = list(tables.get("pupils", [])) + [EXTRACT_PUPIL]
+        tables["attendance"] = list(tables.get("attendance", [])) + [EXTRACT_ATTENDANCE]
     frames = {name: frame(name, rows) for name, rows in tables.items()}
     return LinkedHistories(**frames, custom=custom)
 

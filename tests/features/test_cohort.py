@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
@@ -131,9 +133,9 @@ def test_on_roll_pupil_without_pupils_row_is_an_error_not_a_silent_drop():
         with pytest.raises(ValueError, match=msg) as err:
             call()
         assert "'enrolments'" in str(err.value)
-        assert "pupil_id 7, 8, 9" in str(err.value)
+        assert not re.search(r"\b[789]\b", str(err.value))  # no pupil's key is echoed
     h.pupils = h.pupils.iloc[:0]
-    with pytest.raises(ValueError, match="e.g. pupil_id 1, 7, 8, 9."):
+    with pytest.raises(ValueError, match=r"5 row\(s\) \(5 pupil\(s\)\)"):
         build_cohort(h, [AS_OF])
 
 
@@ -143,7 +145,7 @@ def test_off_roll_social_care_child_without_pupils_row_is_an_error():
         enrolments=[on_roll(1)],
         social_care=[{"pupil_id": 5, "kind": "cin_plan", "start_date": "2021-03-01"}],
     )
-    with pytest.raises(ValueError, match="'social_care'.* e.g. pupil_id 5"):
+    with pytest.raises(ValueError, match=r"'social_care'.* 1 row\(s\) \(1 pupil\(s\)\)"):
         build_cohort(h, [AS_OF], include_off_roll_social_care=True)
     assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]
 
@@ -153,10 +155,13 @@ def test_cohort_frame_with_unknown_pupils_or_timed_dates_is_an_error():
     c = build_cohort(h, [AS_OF])
     stranger = c.iloc[[0]].rename(index={1: 42}, level="pupil_id")
     frame = pd.concat([c, stranger])
-    with pytest.raises(ValueError, match=r"'cohort' frame has 1 row\(s\).* pupil_id 42"):
-        build_features(h, [AS_OF], cohort=frame)
-    with pytest.raises(ValueError, match=r"'cohort' frame has 1 row\(s\).* pupil_id 42"):
-        make_labels(h, None, "suspension", cohort=frame)
+    for call in (
+        lambda: build_features(h, [AS_OF], cohort=frame),
+        lambda: make_labels(h, None, "suspension", cohort=frame),
+    ):
+        with pytest.raises(ValueError, match=r"'cohort' frame has 1 row\(s\)") as err:
+            call()
+        assert "42" not in str(err.value)
     timed = c.rename(index={AS_OF: AS_OF + pd.Timedelta(hours=9)}, level="as_of_date")
     with pytest.raises(ValueError, match="must be dates \\(midnight\\)"):
         build_features(h, [AS_OF], cohort=timed)

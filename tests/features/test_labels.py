@@ -171,5 +171,5 @@ def test_custom_cohort_and_errors():
 
 def test_horizon_past_end_of_data_warns():
     h = histories(pupils=[pupil(1)], enrolments=[on_roll(1)])
-    with pytest.warns(UserWarning, match="runs past the last recorded date"):
+    with pytest.warns(UserWarning, match="runs past the end of data"):
         make_labels(h, ["2023-06-01"], "suspension")

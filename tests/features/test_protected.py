@@ -5,7 +5,7 @@ import logging
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
 
-from riskscreen.features import build_features, protected_characteristics
+from riskscreen.features import build_dataset, build_features, protected_characteristics
 
 
 def _h():
@@ -33,7 +33,8 @@ def _h():
 
 def test_protected_characteristics_are_separate_and_aligned():
     h = _h()
-    X, s = build_features(h, [AS_OF], return_sensitive=True)
+    data = build_dataset(h, [AS_OF], sensitive=True)
+    X, s = data.X, data.sensitive
     assert not {"sex", "ethnicity"} & set(X.columns)
     assert s.index.equals(X.index)
     assert s["sex"].tolist() == ["F", "M", "M"]

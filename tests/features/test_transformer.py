@@ -43,8 +43,8 @@ def test_fit_learns_medians_and_transform_uses_them():
 
 
 def test_estimator_contract():
-    fb = FeatureBuilder(spec=SPEC, memory_limit="1GB")
-    assert clone(fb).get_params()["memory_limit"] == "1GB"
+    fb = FeatureBuilder(spec=SPEC, use_protected=("sex",))
+    assert clone(fb).get_params()["use_protected"] == ("sex",)
     with pytest.raises(NotFittedError):
         fb.transform(_h(), [AS_OF])
     with pytest.raises(ValueError, match="'spec' parameter of FeatureBuilder"):

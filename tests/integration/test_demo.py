@@ -3,14 +3,11 @@ MLflow -> load back; and the demo. One session-scoped synthetic LA keeps this fa
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from riskscreen.data import CustomSource
 
 N_PUPILS = 8000
 SEED = 0
@@ -30,39 +27,34 @@ def histories():
 
 
 @pytest.fixture(scope="module")
-def frames(histories):
-    from riskscreen import features as F
+def data(histories):
+    from riskscreen.features import build_dataset
 
-    cohort = F.build_cohort(histories, FIT_DATES)
-    X = F.build_features(histories, FIT_DATES, cohort=cohort)
-    y = F.make_labels(histories, FIT_DATES, cohort=cohort)
-    test_cohort = F.build_cohort(histories, [TEST_DATE])
-    X_test = F.build_features(histories, [TEST_DATE], cohort=test_cohort)
-    y_test = F.make_labels(histories, [TEST_DATE], cohort=test_cohort)
-    return X, y, X_test, y_test, test_cohort
+    train = build_dataset(histories, FIT_DATES, outcome="suspension")
+    test = build_dataset(histories, [TEST_DATE], outcome="suspension")
+    return train, test
 
 
 @pytest.fixture(scope="module")
 def lightgbm(histories):
-    from riskscreen.training import Screener
+    from riskscreen import Screener
 
     # the full path: Screener builds its own features and labels
     return Screener(model="lightgbm", n_bootstrap=100).fit(histories, FIT_DATES)
 
 
 @pytest.fixture(scope="module")
-def scorecard(frames):
-    from riskscreen.training import Screener
+def scorecard(data):
+    from riskscreen import Screener
 
-    X, y, *_ = frames
-    return Screener(model="scorecard", n_bootstrap=100).fit_features(X, y)
+    # the features built once, shared by several models
+    return Screener(model="scorecard", n_bootstrap=100).fit(data[0])
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "scorecard"])
-def test_models_beat_every_rule_baseline_on_a_later_date(model, request, frames, capsys):
+def test_models_beat_every_rule_baseline_on_a_later_date(model, request, data, capsys):
     screener = request.getfixturevalue(model)
-    _, _, X_test, y_test, _ = frames
-    comparison = screener.evaluate_features(X_test, y_test)
+    comparison = screener.evaluate(data[1])
     print(comparison)  # the comparison, with bootstrap intervals, in the test log
     table = comparison.to_frame()
     assert "of 10 pupils flagged, about" in capsys.readouterr().out
@@ -79,10 +71,10 @@ def test_models_beat_every_rule_baseline_on_a_later_date(model, request, frames,
     assert rates["low"] < rates["medium"] < rates["high"]
 
 
-def test_full_path_score_and_evaluate_match_prebuilt_features(lightgbm, histories, frames):
-    _, _, X_test, y_test, test_cohort = frames
+def test_full_path_score_and_evaluate_match_prebuilt_features(lightgbm, histories, data):
+    test = data[1]
     screening = lightgbm.score(histories, TEST_DATE)
-    same = lightgbm.score_features(X_test, cohort=test_cohort)
+    same = lightgbm.score(test)
     pd.testing.assert_frame_equal(screening.frame, same.frame)
     f = screening.to_frame()
     assert f["flagged"].sum() == round(0.05 * len(f))
@@ -91,28 +83,26 @@ def test_full_path_score_and_evaluate_match_prebuilt_features(lightgbm, historie
     assert lightgbm.calibration_dates_ == FIT_DATES[5:]
     # early stopping holds out 2021-06-01 and trains only on dates whose label
     # windows have closed by then (2020-02-01 and 2020-06-01)
-    stop = lightgbm.model_.early_stopping_
+    stop = lightgbm.early_stopping_
     assert stop["used"] and stop["validation_dates"] == ["2021-06-01"]
     comparison = lightgbm.evaluate(histories, TEST_DATE, n_bootstrap=20)
-    assert comparison.n == int(y_test.notna().sum())
+    assert comparison.n == int(test.y.notna().sum())
 
 
-def test_reproducible_scores(frames, scorecard):
-    from riskscreen.training import Screener
+def test_reproducible_scores(data, scorecard):
+    from riskscreen import Screener
 
-    X, y, X_test, *_ = frames
-    again = Screener(model="scorecard", n_bootstrap=100).fit_features(X, y)
-    pd.testing.assert_frame_equal(
-        again.score_features(X_test).frame, scorecard.score_features(X_test).frame
-    )
+    train, test = data
+    again = Screener(model="scorecard", n_bootstrap=100).fit(train)
+    pd.testing.assert_frame_equal(again.score(test).frame, scorecard.score(test).frame)
 
 
 def planted(histories):
     """A UPN, a name and a full date of birth smuggled into the input."""
     from riskscreen.features import Feature, default_spec
 
-    h = copy.copy(histories)
-    pupils = histories.pupils.copy()
+    h = histories.copy()
+    pupils = h.pupils
     pupils["upn"] = "X000000000000"
     pupils["legal_name"] = "Nobody"
     pupils["date_of_birth"] = pd.Timestamp("2010-01-01")
@@ -130,10 +120,7 @@ def planted(histories):
             "dob": DOB,
         }
     )
-    h.custom = {
-        **dict(getattr(histories, "custom", {})),
-        "police": (police, CustomSource(date_column="date", value_columns=("notifications",))),
-    }
+    h.add_source("police", police, value_columns=["notifications"])
     spec = default_spec() + [
         Feature(
             "police_notifications",
@@ -150,7 +137,8 @@ def planted(histories):
 def test_tracked_fit_loads_back_identically_and_logs_no_identifiers(histories, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    from riskscreen.training import Screener, load_screener, track
+    from riskscreen import Screener
+    from riskscreen.tracking import load_screener, track
 
     h, spec = planted(histories)
     screener = Screener(model="lightgbm", spec=spec, n_bootstrap=20).fit(h, FIT_DATES)
@@ -173,7 +161,7 @@ def test_tracked_fit_loads_back_identically_and_logs_no_identifiers(histories, t
     pd.testing.assert_frame_equal(loaded.score(h, TEST_DATE).frame, screening.frame)
     from_registry = load_screener("models:/riskscreen-suspension/1", store=store)
     np.testing.assert_array_equal(
-        from_registry.score_features(screening.features).frame["score"],
+        from_registry.score(h, TEST_DATE).frame["score"],
         screening.frame["score"],
     )
 

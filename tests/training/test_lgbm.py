@@ -5,7 +5,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from riskscreen.training import LGBMRiskModel
-from riskscreen.training._lgbm import monotone_vector
+from riskscreen.training._base import monotone_vector
 
 
 def data(n_per_date=1500, dates=("2020-09-01", "2021-09-01", "2022-09-01"), seed=0):
@@ -36,17 +36,24 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_temporal_early_stopping_holds_out_latest_date():
+def test_early_stopping_uses_the_eval_set_it_is_given():
     X, y = data()
-    model = LGBMRiskModel(n_estimators=300, early_stopping_rounds=10).fit(X, y)
-    es = model.early_stopping_
-    assert es["used"] and es["validation_dates"] == ["2022-09-01"]
-    assert es["n_train_rows"] == 3000 and es["n_validation_rows"] == 1500
-    assert 1 <= model.best_iteration_ <= 300
-    with_gap = LGBMRiskModel(horizon="365D").fit(X, y)
-    assert with_gap.early_stopping_["n_train_rows"] == 3000
-    plain = LGBMRiskModel(n_estimators=15).fit(X.to_numpy(), y.to_numpy())
-    assert not plain.early_stopping_["used"] and plain.best_iteration_ == 15
+    late = X.index.get_level_values("as_of_date") == pd.Timestamp("2022-09-01")
+    model = LGBMRiskModel(n_estimators=300, early_stopping_rounds=10)
+    model.fit(X[~late], y[~late], eval_set=(X[late], y[late]))
+    assert 1 <= model.best_iteration_ < 300
+    assert model.estimator_.best_iteration_ == model.best_iteration_
+    # without an eval set every round is used, whatever the index says
+    plain = LGBMRiskModel(n_estimators=15).fit(X, y)
+    assert plain.best_iteration_ == 15
+    np.testing.assert_array_equal(
+        plain.decision_function(X),
+        LGBMRiskModel(n_estimators=15).fit(X.to_numpy(), y).decision_function(X.to_numpy()),
+    )
+    # the booster stops where the held-out log-loss is lowest
+    n = model.best_iteration_
+    refit = LGBMRiskModel(n_estimators=n, early_stopping_rounds=None).fit(X[~late], y[~late])
+    np.testing.assert_allclose(refit.decision_function(X), model.decision_function(X))
 
 
 def test_monotone_constraints_are_respected():
@@ -65,23 +72,25 @@ def test_monotone_from_spec_like_object():
         def monotone_constraints(self):
             return {"a": 1, "c": -1, "other": 1}
 
-    assert monotone_vector(Spec(), ["a", "b", "c"]) == [1, 0, -1]
-    assert monotone_vector([1, 0, 0], ["a", "b", "c"]) == [1, 0, 0]
-    with pytest.raises(ValueError, match="not in X"):
-        monotone_vector({"zzz": 1}, ["a"])
-    with pytest.raises(TypeError, match="monotone_constraints"):
-        monotone_vector(3.0, ["a"])
+    assert monotone_vector(Spec(), ["a", "b", "c"], owner="M") == [1, 0, -1]
+    assert monotone_vector([1, 0, 0], ["a", "b", "c"], owner="M") == [1, 0, 0]
+    with pytest.raises(ValueError, match="'monotone_constraints' parameter of M names"):
+        monotone_vector({"zzz": 1}, ["a"], owner="M")
+    with pytest.raises(TypeError, match="'monotone_constraints' parameter of M must"):
+        monotone_vector(3.0, ["a"], owner="M")
 
 
 def test_deterministic_and_contract():
     X, y = data()
-    a = LGBMRiskModel(num_threads=2).fit(X, y).predict_proba(X)
-    b = LGBMRiskModel(num_threads=2).fit(X, y).predict_proba(X)
+    a = LGBMRiskModel(n_jobs=2).fit(X, y).predict_proba(X)
+    b = LGBMRiskModel(n_jobs=2).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
     est = LGBMRiskModel(num_leaves=7, monotone_constraints={"susp": 1})
     assert vars(clone(est)) == vars(est)
     assert not [k for k in vars(est) if k.endswith("_")]
     est.set_params(num_leaves=9)
     assert est.get_params()["num_leaves"] == 9
-    with pytest.raises(ValueError, match="n_estimators"):
+    with pytest.raises(ValueError, match="'n_estimators' parameter of LGBMRiskModel"):
         LGBMRiskModel(n_estimators=0).fit(X, y)
+    with pytest.raises(ValueError, match="'monotone_constraints' parameter of LGBMRiskModel"):
+        LGBMRiskModel(monotone_constraints={"zzz": 1}).fit(X, y)

@@ -6,7 +6,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from riskscreen.training import LogisticScorecard
+from riskscreen.training import LogisticScorecard, _scorecard_solver
 
 
 def data(n=2000, seed=0):
@@ -136,3 +136,125 @@ def test_monotone_newton_fit_matches_the_lbfgsb_solution_and_stays_monotone(seed
     # the noise hint is arbitrary: some of its steps sit on the bound (flat points)
     noise = pts[pts.feature == "noise"]["points"].to_numpy()
     assert np.any(np.abs(np.diff(noise)) < 1e-9)
+
+
+def _small_problem(seed=0, n=1500):
+    """A sparse step-like design with some non-negative coefficients."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 5, size=(n, 4))
+    onehot = sparse.csr_matrix(
+        (np.ones(codes.size), (np.repeat(np.arange(n), 4), (codes + 5 * np.arange(4)).ravel())),
+        shape=(n, 20),
+    )
+    steps = sparse.csr_matrix(np.tril(np.ones((5, 5)))[:, 1:])  # 1[bin >= b], b = 1..4
+    Z = sparse.hstack([onehot[:, :10] @ sparse.block_diag([steps, -steps]), onehot[:, 10:]])
+    # a true effect that rises with the first feature's bins, then levels off, and one
+    # that falls with the second feature's bins (its steps are negated below)
+    logit = -2.5 + 0.5 * np.minimum(codes[:, 0], 2) - 0.3 * codes[:, 1] + 0.2 * (codes[:, 2] == 3)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    nonneg = np.r_[np.ones(8, dtype=bool), np.zeros(10, dtype=bool)]
+    return Z.tocsr(), y, nonneg
+
+
+def _reference_objective(Z, y, C):
+    def f(x):
+        z = Z @ x[:-1] + x[-1]
+        return C * np.sum(np.logaddexp(0, z) - y * z) + 0.5 * x[:-1] @ x[:-1]
+
+    return f
+
+
+@pytest.mark.parametrize("C", [0.1, 3.0])
+def test_newton_solver_reaches_the_objective_of_a_tight_lbfgsb_reference(C):
+    from scipy.optimize import minimize
+
+    Z, y, nonneg = _small_problem()
+    x, n_iter, converged = _scorecard_solver.fit_nonneg_logistic(Z, y, nonneg, C, 100)
+    assert converged and n_iter <= 15
+    # steps after the plateau sit on the bound, the others do not
+    assert np.all(x[:8] >= 0) and np.any(x[:8] == 0) and np.sum(x[:8] > 0.05) >= 4
+
+    f = _reference_objective(Z, y, C)
+
+    def fg(v):  # an independent objective and gradient, no scaling
+        z = Z @ v[:-1] + v[-1]
+        r = 1 / (1 + np.exp(-z)) - y
+        return f(v), np.r_[C * (Z.T @ r) + v[:-1], C * r.sum()]
+
+    ref = minimize(
+        fg,
+        np.zeros(19),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * 8 + [(None, None)] * 11,
+        options={"maxiter": 100_000, "maxfun": 100_000, "ftol": 1e-15, "gtol": 1e-11},
+    )
+    assert f(x) <= ref.fun + 1e-9 * abs(ref.fun)
+    np.testing.assert_allclose(f(x), ref.fun, rtol=1e-9)
+    np.testing.assert_allclose(x, ref.x, atol=1e-4)
+
+
+def test_newton_solver_with_subsampled_hessian_or_failed_step_still_finds_the_optimum():
+    Z, y, nonneg = _small_problem(seed=1)
+    exact, _, _ = _scorecard_solver.fit_nonneg_logistic(Z, y, nonneg, 0.5, 100)
+    f = _reference_objective(Z, y, 0.5)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_scorecard_solver, "_HESSIAN_ROWS", 300)  # Hessian on every 5th row
+        mp.setattr(_scorecard_solver, "_BLOCK_ROWS", 128)
+        sub, _, converged = _scorecard_solver.fit_nonneg_logistic(Z, y, nonneg, 0.5, 100)
+    assert converged
+    np.testing.assert_allclose(f(sub), f(exact), rtol=1e-10)
+    np.testing.assert_allclose(sub, exact, atol=1e-5)
+
+    def singular(*args):
+        from scipy.linalg import LinAlgError
+
+        raise LinAlgError("not positive definite")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_scorecard_solver, "_box_qp", singular)  # falls back to L-BFGS-B
+        slow, _, converged = _scorecard_solver.fit_nonneg_logistic(Z, y, nonneg, 0.5, 5000)
+    assert converged
+    np.testing.assert_allclose(f(slow), f(exact), rtol=1e-8)
+
+
+def test_monotone_fit_warns_when_it_does_not_converge():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = data(2000, seed=5)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        card = LogisticScorecard(max_iter=1, monotone_constraints={"absence": 1}).fit(X, y)
+    assert card.n_iter_[0] == 1
+    assert np.isfinite(card.points_["points"]).all()
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_monotone_points_follow_the_hint_even_against_the_data(sign):
+    rng = np.random.default_rng(11)
+    n = 5000
+    X = pd.DataFrame(
+        {
+            "u_shape": rng.normal(size=n),
+            "count": rng.poisson(2, n).astype(float),
+            "gappy": np.where(rng.random(n) < 0.15, np.nan, rng.random(n)),
+        }
+    )
+    logit = -3 + 0.8 * X["u_shape"] ** 2 + 0.3 * X["count"] + np.nan_to_num(X["gappy"], nan=2.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    hints = {"u_shape": sign, "count": sign, "gappy": sign}
+    card = LogisticScorecard(n_bins=8, monotone_constraints=hints).fit(X, y)
+    pts = card.points_
+    for feature in hints:
+        binned = pts[(pts.feature == feature) & (pts.bin != "missing")]["points"].to_numpy()
+        assert len(binned) >= 5, feature
+        assert np.all(sign * np.diff(binned) >= -1e-9), feature
+        if sign < 0:  # against the data: some adjacent bins are pooled (equal points)
+            assert np.any(np.abs(np.diff(binned)) < 1e-9), feature
+    # the U-shaped effect: half of it is fitted whichever way the hint points
+    u = pts[pts.feature == "u_shape"]["points"].to_numpy()[:-1]
+    assert u.max() - u.min() > 10
+    # the missing bin is free: riskier than every observed value of "gappy"
+    gappy = pts[pts.feature == "gappy"].set_index("bin")["points"]
+    assert gappy["missing"] > gappy.drop("missing").max()

@@ -65,6 +65,30 @@ def test_errors_are_clear():
         list(TemporalSplit().split(np.zeros((4, 2))))
 
 
+def test_holdout_is_the_temporal_rule_for_the_screener():
+    cv = TemporalSplit(horizon="1Y")
+    train, test = cv.holdout(DATES[::-1])  # order does not matter
+    assert test == [DATES[-1]]
+    assert train == list(DATES[:4])  # 2021-01-01 + 1Y > 2021-09-01
+    train, test = cv.holdout(DATES, n_test=2)
+    assert test == list(DATES[-2:]) and train == list(DATES[:2])
+    assert cv.closes_before("2020-09-01", "2021-09-01")
+    assert not cv.closes_before("2020-09-02", "2021-09-01")
+    # calendar months: the 12M window of 31 Jan closes on 31 Jan a year on
+    assert TemporalSplit(horizon="12M").closes_before("2021-01-31", "2022-01-31")
+    with pytest.raises(ValueError, match="needs more than 1 as-of date"):
+        cv.holdout(DATES[:1])
+    with pytest.raises(ValueError, match="at least horizon='1Y'"):
+        cv.holdout(["2021-01-01", "2021-09-01"])
+
+
+def test_check_test_dates_refuses_dates_inside_a_training_window():
+    cv = TemporalSplit(horizon="365D")
+    cv.check_test_dates(["2020-01-01"], ["2020-12-31"])
+    with pytest.raises(ValueError, match=r"\['2020-12-30'\] fall inside the 365D label window"):
+        cv.check_test_dates(["2019-06-01", "2020-01-01"], ["2020-12-30", "2021-06-01"])
+
+
 def test_cross_val_score_accepts_splitter():
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score

@@ -1,27 +1,25 @@
+"""Tracking a Screener fitted on real layers; nothing identifying reaches the store."""
+
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
+from _linked_histories import FIT_DATES, TEST_DATE
 
-from riskscreen.data import CustomSource
-from riskscreen.training import (
-    ArtifactIntegrityError,
-    Screener,
-    data_fingerprint,
-    load_screener,
-    track,
-)
+from riskscreen import Screener
+from riskscreen.tracking import ArtifactIntegrityError, load_screener, track
 
-FIT_DATES = ["2020-09-01", "2021-01-01", "2021-05-01", "2021-09-01", "2022-01-01", "2022-05-01"]
 UPN = "A123456789012"
 NAME = "Zebedee Quillfeather"
 DOB = "2011-06-17"
 
 
-def plant_identifiers(toy):
+def plant_identifiers(linked):
     """Real identifiers smuggled into the input: extra pupil columns and a custom source."""
-    pupils = toy.pupils.copy()
+    out = linked.copy()
+    pupils = out.pupils
     pupils["upn"] = ""
     pupils["full_name"] = ""
     pupils["date_of_birth"] = pd.NaT
@@ -30,23 +28,23 @@ def plant_identifiers(toy):
     police = pd.DataFrame(
         {
             "pupil_id": [1],
-            "date": [pd.Timestamp("2021-02-01")],
+            "date": pd.to_datetime(["2021-02-01"]).astype("datetime64[us]"),
             "officer_note": [NAME],
             "upn": [UPN],
             "dob": [DOB],
         }
     )
-    out = type(toy)(**vars(toy))
-    out.pupils = pupils
-    out.custom = {"police": (police, CustomSource(value_columns=()))}
-    return out
+    return out.add_source("police", police, value_columns=[])
 
 
-def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(toy, toy_api, tmp_path):
-    histories = plant_identifiers(toy)
+def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(linked, tmp_path):
+    import mlflow
+
+    histories = plant_identifiers(linked)
     screener = Screener(model="lightgbm", n_bootstrap=20).fit(histories, FIT_DATES)
-    screening = screener.score(histories, "2023-06-01")
-    evaluation = screener.evaluate(histories, "2022-05-01", n_bootstrap=20)
+    screening = screener.score(histories, TEST_DATE)
+    evaluation = screener.evaluate(histories, TEST_DATE, n_bootstrap=20)
+    before = (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI"))
     store = tmp_path / "store"
     run = track(
         screener,
@@ -58,17 +56,19 @@ def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(toy, toy
         register_as="riskscreen-test",
     )
     assert (store / "mlflow.db").exists()
+    # tracking went through its own client: MLflow's process-wide settings are untouched
+    assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
 
     loaded = load_screener(run.screener_uri, store=store)
-    again = loaded.score(histories, "2023-06-01")
+    again = loaded.score(histories, TEST_DATE)
     pd.testing.assert_frame_equal(again.frame, screening.frame)
     by_registry = load_screener("models:/riskscreen-test/1", store=store)
     np.testing.assert_array_equal(
-        by_registry.score(histories, "2023-06-01").frame["score"], screening.frame["score"]
+        by_registry.score(histories, TEST_DATE).frame["score"], screening.frame["score"]
     )
     by_logged_model = load_screener(run.model_uri, store=store)
     np.testing.assert_array_equal(
-        by_logged_model.score(histories, "2023-06-01").frame["score"], screening.frame["score"]
+        by_logged_model.score(histories, TEST_DATE).frame["score"], screening.frame["score"]
     )
 
     # the MLflow model flavour loads by URI and predicts the calibrated probabilities
@@ -84,6 +84,8 @@ def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(toy, toy
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], screening.frame["probability"])
 
     client = MlflowClient(tracking_uri=run.tracking_uri)
+    info = client.get_run(run.run_id).info
+    assert info.status == "FINISHED"
     data = client.get_run(run.run_id).data
     assert data.tags["riskscreen.model_class"] == "LGBMRiskModel"
     assert "test.lightgbm.precision_at_k" in data.metrics
@@ -102,9 +104,13 @@ def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(toy, toy
             assert secret.encode() not in raw, (secret, p)
 
 
-def test_tampered_artifact_is_refused(toy, toy_api, tmp_path):
-    screener = Screener(model="scorecard", n_bootstrap=10).fit(toy, FIT_DATES)
-    run = track(screener, toy, store=tmp_path)
+@pytest.fixture(scope="module")
+def scorecard(linked):
+    return Screener(model="scorecard", n_bootstrap=10).fit(linked, FIT_DATES)
+
+
+def test_tampered_artifact_is_refused(scorecard, linked, tmp_path):
+    run = track(scorecard, linked, store=tmp_path)
     (pkl,) = [p for p in tmp_path.rglob("screener.pkl")]
     pkl.write_bytes(pkl.read_bytes() + b"\x00")
     with pytest.raises(ArtifactIntegrityError, match="sha256"):
@@ -113,26 +119,21 @@ def test_tampered_artifact_is_refused(toy, toy_api, tmp_path):
         load_screener("s3://bucket/model", store=tmp_path)
 
 
-def test_fingerprint_ignores_identifier_columns_and_tracks_content(toy):
-    planted = plant_identifiers(toy)
-    a, b = data_fingerprint(toy), data_fingerprint(planted)
+def test_fingerprint_ignores_identifier_columns_and_tracks_content(linked, scorecard):
+    planted = plant_identifiers(linked)
+    a, b = linked.fingerprint(), planted.fingerprint()
     # extra identifier columns never enter the pupils hash
     assert a["tables"]["pupils"] == b["tables"]["pupils"]
     assert "custom:police" in b["tables"] and b["tables"]["custom:police"]["rows"] == 1
-    shuffled = type(toy)(**vars(toy))
-    shuffled.pupils = toy.pupils.sample(frac=1, random_state=0)
-    assert data_fingerprint(shuffled)["tables"]["pupils"] == a["tables"]["pupils"]
-    changed = type(toy)(**vars(toy))
-    changed.pupils = toy.pupils.assign(sex="F")
-    assert data_fingerprint(changed)["combined"] != a["combined"]
-    assert UPN not in json.dumps(b)
+    assert UPN not in json.dumps(b) and NAME not in json.dumps(b)
+    assert scorecard.data_fingerprint_ == a
+    assert scorecard.model_info_["data_fingerprint"] == a["combined"]
 
 
-def test_registry_set_elsewhere_is_never_contacted(toy, toy_api, tmp_path, monkeypatch):
+def test_registry_set_elsewhere_is_never_contacted(scorecard, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere.db"
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{elsewhere}")
-    screener = Screener(model="scorecard", n_bootstrap=10).fit(toy, FIT_DATES)
-    run = track(screener, store=tmp_path / "store", register_as="riskscreen-registry")
+    run = track(scorecard, store=tmp_path / "store", register_as="riskscreen-registry")
     assert run.registered_version == "1"
     assert not elsewhere.exists()
     from mlflow.tracking import MlflowClient
@@ -143,6 +144,4 @@ def test_registry_set_elsewhere_is_never_contacted(toy, toy_api, tmp_path, monke
     )
     assert [int(v.version) for v in versions] == [1]
     # the caller's setting is left as it was
-    import os
-
     assert os.environ["MLFLOW_REGISTRY_URI"] == f"sqlite:///{elsewhere}"

@@ -3,16 +3,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from riskscreen.training import (
+from riskscreen.evaluation import (
     average_precision,
     bootstrap_interval,
     compare_scores,
     expected_calibration_error,
     precision_at_k,
     recall_at_k,
+    resolve_k,
     roc_auc,
 )
-from riskscreen.training._metrics import _resamples, resolve_k
+from riskscreen.evaluation._bootstrap import resamples
 
 Y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
 S = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
@@ -42,6 +43,9 @@ def test_ap_and_auc_match_sklearn():
     s = np.round(rng.random(500) + 0.3 * y, 1)  # ties
     assert average_precision(y, s) == pytest.approx(average_precision_score(y, s))
     assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
+    # a single class has no curve: NaN, not an error, so a bootstrap draw can miss them all
+    assert np.isnan(roc_auc(np.zeros(5), np.arange(5))) and np.isnan(roc_auc(np.ones(5), s[:5]))
+    assert np.isnan(average_precision(np.zeros(5), np.arange(5)))
 
 
 def test_ece_by_hand():
@@ -65,7 +69,7 @@ def test_errors():
 
 def test_cluster_bootstrap_keeps_pupils_together():
     groups = np.array([1, 1, 2, 3, 3, 3])
-    for rows in _resamples(groups, 6, 20, 0):
+    for rows in resamples(groups, 6, 20, 0):
         picked = groups[rows]
         counts = pd.Series(picked).value_counts()
         sizes = {1: 2, 2: 1, 3: 3}
@@ -98,3 +102,15 @@ def test_compare_scores_renders_and_states_accuracy_in_words():
     assert "| scorer |" in comp.to_markdown()
     assert "<table" in comp._repr_html_()
     assert comp.k == 30 and comp.n == 300
+
+
+def test_compare_scores_states_combined_outcomes_in_words():
+    y = np.r_[np.ones(10), np.zeros(90)]
+    comp = compare_scores(
+        y,
+        {"m": np.arange(100)[::-1]},
+        k=10,
+        n_bootstrap=5,
+        outcome="suspension|permanent_exclusion",
+    )
+    assert "go on to be suspended or be permanently excluded" in comp.sentences()[0]

@@ -1,0 +1,195 @@
+"""Dtype coercion of analysts' extracts to the canonical dtypes.
+
+:func:`coerce_column` converts one column and flags the values it could not
+read; :func:`coerce_table` converts the canonical columns of a table and
+reports those values as ``"unreadable"`` problems, so no value is lost
+silently. The dtype rule of validation also uses :func:`coerce_column` to
+name the values of a wrong-typed column that could not be converted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from riskscreen.data._schemas import dtype_words
+from riskscreen.data._tables import BOOL, DATE, FLOAT, ID, INT, NULLABLE_INT, STR, TABLES
+from riskscreen.data._validation_report import Problem, example_rows, values_words
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+# A converter gets (series, its present values, missing mask, bad mask to fill, canonical).
+_Converter = Callable[[pd.Series, pd.Series, np.ndarray, np.ndarray, str], pd.Series]
+
+
+def _to_dates(
+    series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
+) -> pd.Series:
+    if series.dtype.kind == "M":
+        return series.astype("datetime64[us]")
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None).astype("datetime64[us]")
+    text = present.astype(str).str.strip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        retry = parsed.isna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="%d/%m/%Y")
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
+    out[~missing] = parsed.astype("datetime64[us]").to_numpy()
+    bad[~missing] = parsed.isna().to_numpy()
+    return out
+
+
+def _to_numbers(
+    series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
+) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        numbers = present.astype("float64")
+    else:
+        numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    numbers = numbers.astype("float64")
+    unreadable = numbers.isna().to_numpy(dtype=bool, copy=True)
+    if canonical != FLOAT:
+        raw = numbers.to_numpy(dtype="float64")
+        finite = np.isfinite(raw)
+        whole = np.zeros(len(raw), dtype=bool)
+        whole[finite] = (raw[finite] % 1) == 0
+        too_big = np.zeros(len(raw), dtype=bool)
+        too_big[finite] = np.abs(raw[finite]) >= 2.0**63
+        unreadable = unreadable | ~finite | ~whole | too_big
+    bad[~missing] = unreadable
+    if canonical == FLOAT:
+        out = pd.Series(np.nan, index=series.index, dtype="float64")
+        out[~missing] = numbers.to_numpy()
+        return out
+    out = pd.Series(pd.NA, index=series.index, dtype="Int64")
+    keep = ~missing
+    keep[keep] = ~unreadable
+    out[keep] = numbers.to_numpy()[~unreadable].astype("int64")
+    if canonical != NULLABLE_INT and not out.isna().any():
+        out = out.astype("int64")
+    return out
+
+
+def _to_flags(
+    series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
+) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("bool") if not missing.any() else series.astype("boolean")
+    text = present.astype(str).str.strip().str.lower()
+    is_true = text.isin(_TRUE).to_numpy()
+    is_false = text.isin(_FALSE).to_numpy()
+    bad[~missing] = ~(is_true | is_false)
+    flags = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    keep = ~missing
+    keep[keep] = is_true | is_false
+    flags[keep] = is_true[is_true | is_false]
+    return flags.astype("bool") if not flags.isna().any() else flags
+
+
+def _to_text(
+    series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
+) -> pd.Series:
+    if isinstance(series.dtype, pd.StringDtype):
+        return series.astype("str")
+    is_text = np.fromiter((isinstance(v, str) for v in present), dtype=bool, count=len(present))
+    bad[~missing] = ~is_text
+    out = pd.Series(np.nan, index=series.index, dtype="str")
+    out[~missing] = present.astype(str).str.strip().to_numpy()
+    return out
+
+
+_CONVERTERS: dict[str, _Converter] = {
+    DATE: _to_dates,
+    ID: _to_numbers,
+    INT: _to_numbers,
+    NULLABLE_INT: _to_numbers,
+    FLOAT: _to_numbers,
+    BOOL: _to_flags,
+    STR: _to_text,
+}
+
+
+def coerce_column(series: pd.Series, canonical: str) -> tuple[pd.Series, pd.Series]:
+    """Convert a column to its canonical dtype, flagging values that cannot be converted.
+
+    Dates are read as ISO 8601 (``2021-09-06``) or UK day-first
+    (``06/09/2021``) text; integers and floats from numbers or numeric text;
+    flags from ``True/False``, ``yes/no``, ``Y/N``, ``1/0``; codes as text.
+
+    Parameters
+    ----------
+    series : Series
+        The column as found.
+    canonical : str
+        Its canonical dtype (from the table declaration).
+
+    Returns
+    -------
+    converted : Series
+        The column in the canonical dtype (``Int64`` / ``boolean`` where
+        missing values remain in an integer / flag column).
+    bad : Series of bool
+        True where a present value could not be converted (it is missing in
+        ``converted``).
+    """
+    missing = series.isna().to_numpy(dtype=bool)
+    present = series[~missing]
+    bad = np.zeros(len(series), dtype=bool)
+    convert = _CONVERTERS.get(canonical)
+    if convert is None:  # pragma: no cover - unknown dtype
+        return series, pd.Series(bad, index=series.index)
+    out = convert(series, present, missing, bad, canonical)
+    return out, pd.Series(bad, index=series.index)
+
+
+def coerce_table(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert the canonical columns of a table, reporting values that could not be read.
+
+    Columns other than the canonical ones are kept as they are. Values that
+    cannot be converted become missing in the result and are reported as
+    ``"unreadable"`` problems, so no value is lost silently.
+
+    Parameters
+    ----------
+    name : str
+        A canonical table name.
+    frame : DataFrame
+        The table as found.
+
+    Returns
+    -------
+    converted : DataFrame
+        A copy of ``frame`` with its canonical columns converted.
+    problems : list of Problem
+        One ``"unreadable"`` problem per column with values that could not
+        be converted (text columns never have any).
+    """
+    spec = TABLES[name]
+    out = frame.copy()
+    problems: list[Problem] = []
+    for column, col in spec.columns.items():
+        if column not in out.columns or not isinstance(out[column], pd.Series):
+            continue
+        converted, bad = coerce_column(out[column], col.dtype)
+        out[column] = converted
+        mask = bad.to_numpy()
+        if col.dtype != STR and mask.any():  # anything can be read as text
+            problems.append(
+                Problem(
+                    name,
+                    column,
+                    "unreadable",
+                    int(mask.sum()),
+                    example_rows(frame.index[mask]),
+                    f"expected values readable as {dtype_words(col.dtype)}",
+                    values_words(frame.loc[mask, column].head(50)),
+                )
+            )
+    return out, problems

@@ -1,0 +1,449 @@
+"""Compile a :class:`FeatureSpec` to one set-based SQL statement (DuckDB dialect).
+
+Each feature becomes a conditional aggregate over a range join of the cohort
+with its source's events (one aggregate CTE per source), or a small CTE of its
+own (``current``, ``school_rate``); the features' raw values are joined back to
+the cohort and imputed in the final SELECT. The time rules the SQL encodes are
+documented in :mod:`riskscreen.features._run`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from riskscreen._time import parse_duration
+from riskscreen.data import _codes
+from riskscreen.data._tables import TABLES
+from riskscreen.data._views import NOT_EVENTS, TableViews, quote
+from riskscreen.features._spec import (
+    EVENT_AGGREGATES,
+    SPELL_AGGREGATES,
+    Condition,
+    Feature,
+    FeatureSpec,
+)
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL")
+_NUMERIC += ("DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN")
+COHORT_COLUMNS = {"ncyear": "BIGINT", "on_roll": "BOOLEAN", "school_id": "BIGINT"}
+
+
+def _lit(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, numbers.Number):
+        return repr(float(v)) if isinstance(v, float) else str(int(v))
+    if isinstance(v, pd.Timestamp):
+        return f"TIMESTAMP '{v.strftime('%Y-%m-%d %H:%M:%S')}'"
+    s = str(v)
+    return "'" + s.replace("'", "''") + "'"
+
+
+def condition_sql(cond: Condition | None, alias: str = "e") -> str:
+    if cond is None:
+        return "TRUE"
+    op = cond.op
+    if op in ("and", "or"):
+        return "(" + f" {op.upper()} ".join(condition_sql(p, alias) for p in cond.parts) + ")"
+    if op == "not":
+        return f"(NOT {condition_sql(cond.parts[0], alias)})"
+    cols = [f"{alias}.{quote(c)}" for c in cond.columns]
+    if op in ("==", "!="):
+        any_eq = " OR ".join(f"COALESCE({c} = {_lit(cond.value[0])}, FALSE)" for c in cols)
+        return f"({any_eq})" if op == "==" else f"(NOT ({any_eq}))"
+    if op in ("in", "not in"):
+        vals = ", ".join(_lit(v) for v in cond.value)
+        if not cond.value:
+            any_in = "FALSE"
+        else:
+            any_in = " OR ".join(f"COALESCE({c} IN ({vals}), FALSE)" for c in cols)
+        return f"({any_in})" if op == "in" else f"(NOT ({any_in}))"
+    if op == "contains":
+        parts = []
+        for c in cols:
+            for code in cond.value:
+                code = str(code).replace("'", "''")
+                parts.append(
+                    f"COALESCE(',' || REPLACE({c}, ' ', '') || ',' LIKE '%,{code},%', FALSE)"
+                )
+        return "(" + " OR ".join(parts) + ")"
+    if op == "month_in":
+        months = ", ".join(str(int(m)) for m in cond.value)
+        return "(" + " OR ".join(f"EXTRACT(MONTH FROM {c}) IN ({months})" for c in cols) + ")"
+    if op == "is_null":
+        return "(" + " OR ".join(f"{c} IS NULL" for c in cols) + ")"
+    if op == "not_null":
+        return "(" + " AND ".join(f"{c} IS NOT NULL" for c in cols) + ")"
+    raise ValueError(f"Unknown condition operator {op!r}.")  # pragma: no cover
+
+
+def quantity_sql(q, alias: str = "e") -> str:
+    """A column, or a linear combination of columns (integer arithmetic where it can)."""
+    if isinstance(q, str):
+        return f"{alias}.{quote(q)}"
+    terms = []
+    for col, coef in q.items():
+        ref = f"{alias}.{quote(col)}"
+        if float(coef) == 1.0:
+            terms.append(f"+ {ref}")
+        elif float(coef) == -1.0:
+            terms.append(f"- {ref}")
+        else:
+            terms.append(f"+ {float(coef)!r} * CAST({ref} AS DOUBLE)")
+    text = " ".join(terms)
+    return "(" + (text[2:] if text.startswith("+ ") else "0 " + text) + ")"
+
+
+class _Compiler:
+    """Turns each feature into aggregate parts (per source) and a final expression."""
+
+    def __init__(self, sources: TableViews) -> None:
+        self.sources = sources
+        self.parts: dict[str, list[tuple[str, str]]] = {}  # source -> [(alias, agg sql)]
+        self.extra_ctes: list[tuple[str, str]] = []
+        self.extra_joins: list[str] = []
+        self._n = 0
+        self._seen: dict[tuple, str] = {}
+        self.starts: dict[str, str] = {}  # column -> SQL of a window start
+
+    def _ws(self, w) -> str | None:
+        """Column of the cohort holding the first day of window ``w`` (None for 'all')."""
+        if w is None or w.is_all:
+            return None
+        col = f"ws_{w.text.lower()}"
+        self.starts[col] = w.start_sql("c.as_of_date")
+        return f"c.{col}"
+
+    def _alias(self) -> str:
+        self._n += 1
+        return f"p{self._n}"
+
+    def _part(self, source, fn, value, date, *, win, filt, extra, bounded) -> str:
+        """Register one conditional aggregate of ``source``; return its column reference."""
+        key = (source, fn, value, date, win.text if win else None, filt, extra, bounded)
+        if key in self._seen:
+            return self._seen[key]
+        alias = self._alias()
+        self._seen[key] = f"{_src_alias(source)}.{alias}"
+        self.parts.setdefault(source, []).append(
+            {
+                "alias": alias,
+                "fn": fn,
+                "value": value,
+                "date": date,
+                "win": win,
+                "filt": filt,
+                "extra": extra,
+                "bounded": bounded and win is not None and not win.is_all,
+            }
+        )
+        return f"{_src_alias(source)}.{alias}"
+
+    # -- validation -----------------------------------------------------------------------------
+    def validate(self, f: Feature) -> None:
+        owner = f"Feature {f.name!r}"
+        if f.source == "cohort":
+            if f.aggregate != "value" or f.column not in COHORT_COLUMNS:
+                raise ValueError(
+                    f"{owner}: source 'cohort' supports aggregate 'value' of a column in "
+                    f"{sorted(COHORT_COLUMNS)}. Got aggregate {f.aggregate!r} of "
+                    f"{f.column!r} instead."
+                )
+            return
+        known = sorted(n for n in self.sources.info if n not in NOT_EVENTS) + ["cohort"]
+        if f.source not in self.sources.info or f.source in NOT_EVENTS:
+            raise ValueError(
+                f"The 'source' parameter of {owner} must be an event table: one of {known}. "
+                f"Got {f.source!r} instead."
+            )
+        info = self.sources.info[f.source]
+        if f.aggregate == "value":
+            raise ValueError(f"{owner}: aggregate 'value' only applies to source 'cohort'.")
+        if f.aggregate in SPELL_AGGREGATES and not info.is_spell:
+            raise ValueError(
+                f"{owner}: aggregate {f.aggregate!r} needs a source of spells (with an end "
+                f"date); {f.source!r} holds events. Use one of {sorted(EVENT_AGGREGATES)}."
+            )
+        if f.aggregate == "school_rate" and "school_id" not in info.columns:
+            raise ValueError(
+                f"{owner}: aggregate 'school_rate' needs a 'school_id' column in {f.source!r}."
+            )
+        for col in sorted(f.columns_used()):
+            if col not in info.columns:
+                raise ValueError(
+                    f"{owner}: table {f.source!r} has no column {col!r}. "
+                    f"Columns present: {sorted(info.columns)}."
+                )
+        for q in (f.column, f.denominator):
+            if q is None:
+                continue
+            for col in [q] if isinstance(q, str) else list(q):
+                if not info.columns[col].upper().startswith(_NUMERIC):
+                    raise ValueError(
+                        f"{owner}: the quantity column {col!r} of {f.source!r} must be "
+                        f"numeric (features are numbers). Got type {info.columns[col]}."
+                    )
+        if f.where is not None and not info.custom:
+            _check_codes(f.where, TABLES[f.source], owner, f.source)
+
+    # -- per-aggregate --------------------------------------------------------------------------
+    def expr(self, f: Feature) -> str:
+        """SQL for the raw (un-imputed) value of ``f`` over the cohort row ``c``."""
+        if f.source == "cohort":
+            return f"CAST(c.{quote(f.column)} AS DOUBLE)"
+        base = self._window_expr(f, f.window)
+        if f.compare_window is not None:
+            other = self._window_expr(f, f.compare_window)
+            base = f"({base} - {other})"
+        if f.threshold is not None:
+            base = (
+                f"(CASE WHEN {base} IS NULL THEN NULL WHEN {base} >= {float(f.threshold)!r} "
+                "THEN 1.0 ELSE 0.0 END)"
+            )
+        return base
+
+    def _window_expr(self, f: Feature, window: str) -> str:
+        info = self.sources.info[f.source]
+        w = parse_duration(window, allow_all=True)
+        date = f"e.{quote(info.date)}"
+        start = w.start_sql("c.as_of_date")
+        start_col = self._ws(w)
+        filt = condition_sql(f.where)
+        agg = f.aggregate
+        src = f.source
+        q = quantity_sql(f.column) if f.column is not None else None
+
+        def part(fn, value, *, win=w, extra=None, bounded=True):
+            return self._part(
+                src, fn, value, date, win=win, filt=filt, extra=extra, bounded=bounded
+            )
+
+        if agg in ("count", "spell_count"):
+            return f"CAST(COALESCE({part('SUM', '1')}, 0) AS DOUBLE)"
+        if agg == "any":
+            return f"CAST(COALESCE({part('MAX', '1')}, 0) AS DOUBLE)"
+        if agg == "sum":
+            return f"COALESCE(CAST({part('SUM', q)} AS DOUBLE), 0.0)"
+        if agg in ("mean", "max", "min"):
+            fn = {"mean": "AVG", "max": "MAX", "min": "MIN"}[agg]
+            return f"CAST({part(fn, q)} AS DOUBLE)"
+        if agg == "rate":
+            num = part("SUM", q)
+            den = part("SUM", quantity_sql(f.denominator))
+            return f"(CAST({num} AS DOUBLE) / NULLIF(CAST({den} AS DOUBLE), 0.0))"
+        if agg in ("days_since_first", "days_since_last", "days_since_start"):
+            fn = "MIN" if agg == "days_since_first" else "MAX"
+            return f"CAST(DATE_DIFF('day', {part(fn, date)}, c.as_of_date) AS DOUBLE)"
+        if agg == "trend":
+            qd = f"CAST({q} AS DOUBLE)"
+            if f.denominator is not None:
+                d = quantity_sql(f.denominator)
+                y = f"(CASE WHEN {d} > 0 THEN {qd} / {d} END)"
+            else:
+                y = qd
+            x = f"CAST(DATE_DIFF('day', c.as_of_date, {date}) AS DOUBLE)"
+            k = f"{y} IS NOT NULL"
+            n = part("SUM", "1.0", extra=k)
+            sx = part("SUM", x, extra=k)
+            sy = part("SUM", y, extra=k)
+            sxy = part("SUM", f"{x} * {y}", extra=k)
+            sxx = part("SUM", f"{x} * {x}", extra=k)
+            return f"(28.0 * ({n} * {sxy} - {sx} * {sy}) / NULLIF({n} * {sxx} - {sx} * {sx}, 0.0))"
+        in_win = "TRUE" if start is None else f"{date} >= {start}"
+        cond = f"({in_win} AND {filt})"
+        if agg == "current":
+            return self._current(f, info, cond, q, date)
+        if agg == "school_rate":
+            return self._school_rate(f, info, cond)
+        # spells: these look at spell ends, so no lower bound on the start date
+        end = info.end_sql("e", "c.as_of_date")
+        if agg == "active":
+            p = part(
+                "MAX",
+                "1",
+                win=None,
+                extra=f"({end} IS NULL OR {end} >= c.as_of_date)",
+                bounded=False,
+            )
+            return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
+        if agg == "days_active":
+            lo = date if start_col is None else f"GREATEST({date}, {start_col})"
+            hi = f"LEAST(COALESCE({end} + INTERVAL '1' DAY, c.as_of_date), c.as_of_date)"
+            p = part("SUM", f"GREATEST(DATE_DIFF('day', {lo}, {hi}), 0)", win=None, bounded=False)
+            return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
+        end_in = f"{end} < c.as_of_date" + (
+            "" if start_col is None else f" AND {end} >= {start_col}"
+        )
+        if agg == "ended_count":
+            p = part("SUM", "1", win=None, extra=end_in, bounded=False)
+            return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
+        if agg == "days_since_end":
+            p = part("MAX", end, win=None, extra=end_in, bounded=False)
+            return f"CAST(DATE_DIFF('day', {p}, c.as_of_date) AS DOUBLE)"
+        raise ValueError(f"Unknown aggregate {agg!r}.")  # pragma: no cover
+
+    def _current(self, f, info, cond, q, date) -> str:
+        name = f"cur_{len(self.extra_ctes)}"
+        self.extra_ctes.append(
+            (
+                name,
+                f"SELECT pupil_id, as_of_date, v FROM (SELECT c.pupil_id, c.as_of_date, {q} AS v, "
+                f"ROW_NUMBER() OVER (PARTITION BY c.pupil_id, c.as_of_date ORDER BY {date} DESC, "
+                f"{q} DESC NULLS LAST) AS rn FROM cohort AS c JOIN {info.relation} AS e ON "
+                f"e.{quote(info.id)} = c.pupil_id AND {date} < c.as_of_date AND "
+                f"{info.known_sql('e', 'c.as_of_date')} WHERE {cond}) AS t "
+                "WHERE rn = 1",
+            )
+        )
+        self.extra_joins.append(
+            f"LEFT JOIN {name} ON {name}.pupil_id = c.pupil_id AND {name}.as_of_date = c.as_of_date"
+        )
+        return f"{name}.v"
+
+    def _school_rate(self, f, info, cond) -> str:
+        name = f"school_{len(self.extra_ctes)}"
+        date = f"e.{quote(info.date)}"
+        if "school_roll" not in [n for n, _ in self.extra_ctes]:
+            enr = self.sources.info["enrolments"]
+            leaving = enr.end_sql("en", "a.as_of_date")
+            self.extra_ctes.append(
+                (
+                    "school_roll",
+                    "SELECT a.as_of_date, en.school_id, COUNT(DISTINCT en.pupil_id) AS n_roll "
+                    "FROM asof_dates AS a JOIN enrolments AS en ON en.entry_date < a.as_of_date "
+                    f"AND ({leaving} IS NULL OR {leaving} >= a.as_of_date) "
+                    f"AND {enr.known_sql('en', 'a.as_of_date')} "
+                    "GROUP BY a.as_of_date, en.school_id",
+                )
+            )
+        cond_a = cond.replace("c.as_of_date", "a.as_of_date")
+        self.extra_ctes.append(
+            (
+                name,
+                f"SELECT r.as_of_date, r.school_id, CAST(COALESCE(k.n_events, 0) AS DOUBLE) / "
+                f"r.n_roll AS v FROM school_roll AS r LEFT JOIN (SELECT a.as_of_date, "
+                f"e.school_id, SUM(CASE WHEN {cond_a} THEN 1 ELSE 0 END) AS n_events "
+                f"FROM asof_dates AS a JOIN {info.relation} AS e ON {date} < a.as_of_date "
+                f"AND {info.known_sql('e', 'a.as_of_date')} "
+                "GROUP BY a.as_of_date, e.school_id) AS k ON k.as_of_date = r.as_of_date "
+                "AND k.school_id = r.school_id",
+            )
+        )
+        self.extra_joins.append(
+            f"LEFT JOIN {name} ON {name}.school_id = c.school_id "
+            f"AND {name}.as_of_date = c.as_of_date"
+        )
+        return f"{name}.v"
+
+    def source_ctes(self) -> list[tuple[str, str]]:
+        """One CTE per source: all its features as conditional aggregates over one join.
+
+        The join keeps events before the as-of date and, when every feature of the
+        source has a bounded window, after the start of the widest one. A filter
+        shared by every feature of the source moves into the join condition.
+        """
+        out = []
+        for src, parts in self.parts.items():
+            info = self.sources.info[src]
+            date = f"e.{quote(info.date)}"
+            on = f"e.{quote(info.id)} = c.pupil_id AND {date} < c.as_of_date"
+            if info.recorded is not None:
+                on += f" AND {info.known_sql('e', 'c.as_of_date')}"
+            bound = None
+            if all(p["bounded"] for p in parts):
+                bound = max((p["win"] for p in parts), key=lambda w: w.approx_days)
+                on += f" AND {date} >= {self._ws(bound)}"
+            filters = {p["filt"] for p in parts}
+            shared = filters.pop() if len(filters) == 1 else "TRUE"
+            if shared != "TRUE":
+                on += f" AND {shared}"
+            cols = []
+            for p in parts:
+                conds = []
+                w = p["win"]
+                if w is not None and not w.is_all and (bound is None or w.text != bound.text):
+                    conds.append(f"{p['date']} >= {self._ws(w)}")
+                if p["filt"] != "TRUE" and p["filt"] != shared:
+                    conds.append(p["filt"])
+                if p["extra"]:
+                    conds.append(p["extra"])
+                if conds:
+                    body = f"{p['fn']}(CASE WHEN {' AND '.join(conds)} THEN {p['value']} END)"
+                else:
+                    body = f"{p['fn']}({p['value']})"
+                cols.append(f"{body} AS {p['alias']}")
+            out.append(
+                (
+                    _src_alias(src),
+                    f"SELECT c.pupil_id, c.as_of_date, {', '.join(cols)} FROM cohort_w AS c "
+                    f"JOIN {info.relation} AS e ON {on} GROUP BY c.pupil_id, c.as_of_date",
+                )
+            )
+        return out
+
+
+def _src_alias(source: str) -> str:
+    return "agg_" + "".join(ch if ch.isalnum() else "_" for ch in source)
+
+
+def _check_codes(cond: Condition, table, owner: str, source: str) -> None:
+    for p in cond.parts:
+        _check_codes(p, table, owner, source)
+    if cond.op not in ("==", "!=", "in", "not in", "contains"):
+        return
+    for col in cond.columns:
+        cs = table.columns.get(col)
+        codes = cs.codes if cs is not None else None
+        if col == "assessment_factors":
+            codes = _codes.ASSESSMENT_FACTOR_CODES
+        if not codes:
+            continue
+        bad = [v for v in cond.value if v not in codes]
+        if bad:
+            raise ValueError(
+                f"{owner}: filter on {source}.{col} uses unknown code(s) {bad}; "
+                f"expected values from {sorted(codes)}."
+            )
+
+
+def compile_sql(spec: FeatureSpec, sources: TableViews, cohort_ctes) -> tuple[str, list]:
+    """The SQL computing ``spec`` for the cohort, and the features in output order."""
+    comp = _Compiler(sources)
+    for f in spec:
+        comp.validate(f)
+    exprs = [(f, comp.expr(f)) for f in spec]
+    source_ctes = comp.source_ctes()
+    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
+    ctes = list(cohort_ctes) + [("cohort_w", f"SELECT c.*{starts} FROM cohort AS c")]
+    ctes += source_ctes + comp.extra_ctes
+    joins = [
+        f"LEFT JOIN {alias} ON {alias}.pupil_id = c.pupil_id AND {alias}.as_of_date = c.as_of_date"
+        for alias, _ in source_ctes
+    ] + comp.extra_joins
+    raw_cols = ", ".join(f"{e} AS r{i}" for i, (_, e) in enumerate(exprs))
+    ctes.append(
+        (
+            "raw_features",
+            f"SELECT c.pupil_id, c.as_of_date{', ' if raw_cols else ''}{raw_cols} "
+            f"FROM cohort AS c {' '.join(joins)}",
+        )
+    )
+    outs = []
+    for i, (f, _) in enumerate(exprs):
+        imp = f.impute_value
+        if imp is None or imp == "median":
+            outs.append(f"CAST(r{i} AS DOUBLE) AS {quote(f.name)}")
+        else:
+            outs.append(f"CAST(COALESCE(r{i}, {float(imp)!r}) AS DOUBLE) AS {quote(f.name)}")
+        if f.has_indicator:
+            outs.append(
+                f"CAST(CASE WHEN r{i} IS NULL THEN 1 ELSE 0 END AS DOUBLE) "
+                f"AS {quote(f.name + '__missing')}"
+            )
+    with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes)
+    select = ", ".join(["pupil_id", "as_of_date"] + outs)
+    sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features ORDER BY as_of_date, pupil_id"
+    return sql, [f for f, _ in exprs]

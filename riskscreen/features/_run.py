@@ -1,0 +1,280 @@
+"""Run a compiled :class:`FeatureSpec` on the cohort of a :class:`Session`, in batches.
+
+Time semantics
+--------------
+- Lookback windows are half-open, ``[as_of - window, as_of)``: an event dated on
+  the as-of date is *not* seen; an event exactly one window before it is.
+  ``"all"`` means everything before the as-of date.
+- Events are windowed on their event date (``start_date``, ``entry_date``,
+  a custom source's ``date_column``). Attendance periods are windowed on
+  ``period_end``: a period counts only once it has finished before the as-of date.
+- Spells run from their start date to their end date *inclusive*; an end date on
+  or after the as-of date is treated as "still open" (it was not known yet).
+  A spell is *active* on the as-of date when ``start < as_of`` and
+  (``end`` is missing or ``end >= as_of``). ``days_active`` counts the days of
+  ``[start, end]`` that fall in ``[as_of - window, as_of)`` (overlapping spells
+  add up). ``spell_count`` counts spells started in the window,
+  ``ended_count`` spells whose end date is in the window (``end < as_of``).
+- Knowledge dates. Every feature uses only what was *known* before the as-of
+  date. Any source, canonical or custom, may carry an optional column
+  ``recorded_date`` (dates): the day the row was recorded. A row (event, or
+  spell start) counts only when its event date *and* its ``recorded_date`` are
+  before the as-of date; a missing ``recorded_date`` means "known on its event
+  date". A spell source may also carry ``end_recorded_date``: while it is on or
+  after the as-of date the spell's end was not known yet, so the spell is
+  treated as still open (``end`` missing) -- for ``active``, ``days_active``,
+  ``ended_count``, ``days_since_end``, the cohort's roll and ``school_rate``.
+  Without ``end_recorded_date`` an end is known from its own date (the rule
+  above). Labels look at what *happened* in the label window and ignore
+  knowledge dates.
+- The whole query is one SQL statement: one aggregate CTE per source (all its
+  features as conditional aggregates over a range join of the cohort with the
+  events), joined back to the cohort; output sorted by (as_of_date, pupil_id).
+  :func:`run_features` runs that statement on the cohort the session worked out
+  once (``_cohort_all``), for
+  batches of at most :data:`BATCH_ROWS` cohort rows (several as-of dates in one
+  batch for small cohorts; a larger date split into ``pupil_id`` ranges), so time
+  grows linearly with the number of dates instead of spilling one ever larger
+  join, aggregate and sort to disk.
+
+No row is dropped silently
+--------------------------
+Every cohort row comes out, once: event sources are LEFT JOINed to the cohort
+(no events -> counts 0, others missing). A cohort row whose ``pupil_id`` has no
+row in ``pupils`` (on roll in ``enrolments``, known to ``social_care``, or in a
+user-given cohort frame) raises a ``ValueError`` naming the count of rows and
+pupils (never an identifier) instead of vanishing from an inner join.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from riskscreen.features._compile import compile_sql
+from riskscreen.features._session import Session
+from riskscreen.features._spec import FeatureSpec
+
+
+def spec_sources(spec: FeatureSpec) -> set[str]:
+    """The tables a spec reads."""
+    out = set()
+    for f in spec:
+        if f.source != "cohort":
+            out.add(f.source)
+        if f.aggregate == "school_rate":
+            out.add("enrolments")
+    return out
+
+
+def check_spec(spec, owner: str) -> FeatureSpec:
+    """The spec, or the default spec for None; anything else is refused."""
+    if spec is None:
+        from riskscreen.features._default_spec import default_spec
+
+        return default_spec()
+    if not isinstance(spec, FeatureSpec):
+        raise ValueError(
+            f"The 'spec' parameter of {owner} must be a FeatureSpec (e.g. default_spec()) or "
+            f"None. Got {type(spec).__name__} instead."
+        )
+    return spec
+
+
+def run_features(
+    session: Session,
+    spec: FeatureSpec,
+    *,
+    output_path: str | os.PathLike | None = None,
+    dtype="float64",
+):
+    """The feature matrix of the session's cohort (median imputation left to the caller).
+
+    With ``output_path`` the result is written by DuckDB straight to a Parquet file
+    (never held in pandas) and the path is returned. ``dtype`` (``"float64"`` or
+    ``"float32"``) is the dtype of the returned frame's columns (not of the Parquet file).
+    """
+    dtype = check_dtype(dtype, session.owner)
+    sql, _ = compile_sql(spec, session.views, _BATCH_COHORT)  # validates the spec first
+    session.check_sources(spec_sources(spec))
+    batches = _batches(session)
+    if output_path is not None:
+        _write_batches(session, sql, batches, output_path)
+        out = output_path
+    else:
+        (n_rows,) = session.con.execute("SELECT COUNT(*) FROM _cohort_all").fetchall()[0]
+        out = _fetch_batches(session, sql, batches, int(n_rows), dtype)
+    session.set_dates(session.dates)  # the batches pointed asof_dates at a part of them
+    return out
+
+
+#: Rows per Arrow record batch when a query's result is copied into the output.
+_FETCH_ROWS = 65_536
+
+
+def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
+    """Run ``sql`` for every batch and copy its rows straight into one preallocated frame.
+
+    The result is one ``dtype`` block (a column-major array, pandas' own layout for a
+    single block) plus the index arrays, allocated once for the ``n_rows`` cohort rows
+    and filled in place a record batch at a time: no per-batch frames, no concat and
+    no conversion copies, so the peak memory is the result plus one record batch.
+    """
+    values = pupil = asof = None
+    names: list[str] = []
+    at = 0
+    for batch in batches:
+        _set_batch(session, batch)
+        rel = session.con.sql(sql)
+        # DuckDB 2 names it to_arrow_reader; older releases fetch_arrow_reader
+        to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+        reader = to_reader(_FETCH_ROWS)
+        if values is None:
+            names = list(reader.schema.names)[2:]
+            values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
+            pupil = np.empty(n_rows, dtype="int64")
+            asof = np.empty(n_rows, dtype="datetime64[us]")
+        for rb in reader:
+            n = rb.num_rows
+            if at + n > n_rows:
+                raise _row_count_error(at + n, n_rows)
+            pupil[at : at + n] = rb.column(0).to_numpy(zero_copy_only=False)
+            asof[at : at + n] = rb.column(1).to_numpy(zero_copy_only=False)
+            for j in range(len(names)):
+                values[at : at + n, j] = rb.column(j + 2).to_numpy(zero_copy_only=False)
+            at += n
+    if at != n_rows:
+        raise _row_count_error(at, n_rows)
+    index = pd.MultiIndex.from_arrays(
+        [
+            pd.Index(pupil, name="pupil_id", copy=False),
+            pd.Index(asof, name="as_of_date", copy=False),
+        ]
+    )
+    return pd.DataFrame(values, index=index, columns=names, copy=False)
+
+
+def _row_count_error(got: int, expected: int) -> RuntimeError:
+    # one feature row per cohort row is the engine's invariant: a join that fans out
+    # or loses rows is a bug in riskscreen, never to be papered over
+    return RuntimeError(
+        f"Internal error in the feature engine: the feature query returned {got} rows for "
+        f"{expected} cohort rows (expected exactly one row per cohort row). Please report it."
+    )
+
+
+def check_dtype(dtype, owner: str) -> np.dtype:
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        out = None
+    if out not in (np.dtype("float64"), np.dtype("float32")):
+        raise ValueError(
+            f"The 'dtype' parameter of {owner} must be 'float64' or 'float32'. "
+            f"Got {dtype!r} instead."
+        )
+    return out
+
+
+#: Cohort rows per query. Features are computed one batch at a time (as-of
+#: dates grouped, or one date's pupil_id range; each batch one query). The join
+#: of cohort rows with their events, the grouped aggregates and the final sort
+#: grow with the rows of a query, and past DuckDB's memory limit they spill to
+#: disk, which made many as-of dates super-linear (6 dates at 1M pupils took 7x
+#: one date). Batches bound the working set of a query, so time grows linearly
+#: with the number of dates; small cohorts stay in one query.
+BATCH_ROWS = 250_000
+
+_BATCH_COHORT = [
+    (
+        "cohort",
+        "SELECT k.* FROM _cohort_all AS k WHERE k.as_of_date IN "
+        "(SELECT as_of_date FROM asof_dates) AND k.pupil_id BETWEEN "
+        "(SELECT lo FROM _pupil_range) AND (SELECT hi FROM _pupil_range)",
+    )
+]
+
+
+def _batches(session: Session) -> list[tuple]:
+    """Split the session's cohort (``_cohort_all``) into batches ``(dates, lo, hi)``.
+
+    Dates are grouped while their cohort rows add up to at most :data:`BATCH_ROWS`;
+    a date with more rows is split into ranges of ``pupil_id`` (so each query
+    reads only the events of its pupils). Batches come in output order.
+    """
+    chunks = session.con.execute(
+        "SELECT a.as_of_date, COALESCE(k.chunk, 0), COUNT(k.pupil_id), MIN(k.pupil_id), "
+        "MAX(k.pupil_id) FROM asof_dates AS a LEFT JOIN (SELECT as_of_date, pupil_id, "
+        f"(ROW_NUMBER() OVER (PARTITION BY as_of_date ORDER BY pupil_id) - 1) // {BATCH_ROWS} "
+        "AS chunk FROM _cohort_all) AS k ON k.as_of_date = a.as_of_date "
+        "GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    n_chunks: dict = {}
+    for date, *_ in chunks:
+        n_chunks[date] = n_chunks.get(date, 0) + 1
+    batches, rows = [], 0
+    for date, _, n, lo, hi in chunks:
+        if n_chunks[date] > 1:
+            batches.append(([date], int(lo), int(hi)))
+            rows = BATCH_ROWS  # a split date is a batch of its own
+        elif batches and batches[-1][1] is None and rows + n <= BATCH_ROWS:
+            batches[-1][0].append(date)
+            rows += n
+        else:
+            batches.append(([date], None, None))
+            rows = n
+    return batches
+
+
+def _set_batch(session: Session, batch) -> None:
+    dates, lo, hi = batch
+    session.set_dates(dates)
+    bounds = pd.DataFrame(
+        {
+            "lo": pd.Series([lo if lo is not None else -(2**63)], dtype="int64"),
+            "hi": pd.Series([hi if hi is not None else 2**63 - 1], dtype="int64"),
+        }
+    )
+    session.con.register("_pupil_range", bounds)
+
+
+def _write_batches(session: Session, sql: str, batches, output_path) -> None:
+    """Stream every batch's rows into one Parquet file (never all held in memory)."""
+    import pyarrow.parquet as pq
+
+    if len(batches) == 1:
+        _set_batch(session, batches[0])
+        target = str(output_path).replace("'", "''")
+        session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
+        return
+    writer = None
+    try:
+        for batch in batches:
+            _set_batch(session, batch)
+            rel = session.con.sql(sql)
+            # DuckDB 2 names it to_arrow_reader; older releases fetch_arrow_reader
+            to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+            reader = to_reader(100_000)
+            if writer is None:
+                writer = pq.ParquetWriter(str(output_path), reader.schema)
+            for record_batch in reader:
+                writer.write_batch(record_batch)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def fill_medians(frame: pd.DataFrame, spec: FeatureSpec, medians: Mapping[str, float] | None):
+    """Fill features imputed by 'median' (learned medians if given, else this frame's)."""
+    for f in spec:
+        if f.impute_value == "median":
+            if medians is not None and f.name in medians:
+                value = medians[f.name]
+            else:
+                value = frame[f.name].median()
+                value = 0.0 if pd.isna(value) else float(value)
+            frame[f.name] = frame[f.name].fillna(value)
+    return frame

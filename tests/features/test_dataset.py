@@ -1,0 +1,61 @@
+"""build_dataset: cohort, features, labels and groups from one read, equal to the parts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskscreen import parse_duration
+from riskscreen.features import (
+    Dataset,
+    build_cohort,
+    build_dataset,
+    build_features,
+    make_labels,
+    protected_characteristics,
+)
+
+DATES = ["2020-06-01", "2021-06-01", "2023-09-01"]
+
+
+@pytest.fixture(scope="module")
+def data(linked):
+    return build_dataset(linked, DATES, outcome="suspension", horizon="1Y", sensitive=True)
+
+
+def test_the_parts_equal_the_separate_calls(data, linked):
+    assert isinstance(data, Dataset)
+    pd.testing.assert_frame_equal(data.X, build_features(linked, DATES))
+    pd.testing.assert_frame_equal(data.cohort, build_cohort(linked, DATES))
+    with pytest.warns(UserWarning, match="runs past the end of data 2024-07-31"):
+        y = make_labels(linked, DATES, outcome="suspension", horizon="1Y")
+    pd.testing.assert_series_equal(data.y, y)
+    pd.testing.assert_frame_equal(data.sensitive, protected_characteristics(linked, data.X.index))
+    assert data.horizon == parse_duration("12M") and data.outcome == "suspension"
+    assert data.end_of_data == linked.end_of_data() == pd.Timestamp("2024-07-31")
+    assert data.fingerprint == linked.fingerprint()
+
+
+def test_incomplete_label_windows_are_found_and_dropped_with_a_note(data):
+    assert data.incomplete_dates == [pd.Timestamp("2023-09-01")]
+    assert data.label_report["window_complete"].tolist() == [True, True, False]
+    complete = data.complete()
+    assert complete.as_of_dates == [pd.Timestamp("2020-06-01"), pd.Timestamp("2021-06-01")]
+    assert len(complete.X) == len(complete.y) == len(complete.cohort) == len(complete.sensitive)
+    assert complete.X.index.equals(complete.y.index)
+    assert "2023-09-01 dropped" in complete.notes[0]
+    one = data.select_dates("2021-06-01")
+    assert one.as_of_dates == [pd.Timestamp("2021-06-01")]
+    assert list(one.label_report.index) == [pd.Timestamp("2021-06-01")]
+    assert "outcome='suspension' (1Y)" in repr(data)
+
+
+def test_parameters_are_checked_before_reading(linked):
+    with pytest.raises(ValueError, match="'outcome' parameter of build_dataset"):
+        build_dataset(linked, DATES, outcome="exclusion")
+    with pytest.raises(ValueError, match="'horizon' parameter of build_dataset"):
+        build_dataset(linked, DATES, outcome="suspension", horizon="2QS")
+    with pytest.raises(ValueError, match="'dtype' parameter of build_dataset"):
+        build_dataset(linked, DATES, dtype="int8")
+    unlabelled = build_dataset(linked, DATES[:1])
+    assert unlabelled.y is None and unlabelled.incomplete_dates == []
