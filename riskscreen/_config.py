@@ -18,6 +18,10 @@ temp_directory : str or path or None
     Where DuckDB spills (default: DuckDB's own).
 threads : int or None
     DuckDB worker threads (default: one per core).
+validate : bool, default True
+    Validate histories on every entry path (features, labels, cohorts, the
+    Screener) before any work, once per content. ``False`` skips it, with a
+    logged warning at each use: only for data validated elsewhere.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ import os
 import threading
 from collections.abc import Iterator
 
-_DEFAULTS: dict[str, object] = {"memory_limit": None, "temp_directory": None, "threads": None}
+_DEFAULTS: dict[str, object] = {
+    "memory_limit": None,
+    "temp_directory": None,
+    "threads": None,
+    "validate": True,
+}
+#: Settings that are DuckDB's own (passed to ``duckdb.connect``).
+_DUCKDB = ("memory_limit", "temp_directory", "threads")
 _local = threading.local()
 
 
@@ -38,12 +49,13 @@ def _settings() -> dict[str, object]:
 
 
 def get_config() -> dict[str, object]:
-    """The current settings (a copy): ``memory_limit``, ``temp_directory``, ``threads``."""
+    """The current settings (a copy): ``memory_limit``, ``temp_directory``, ``threads``,
+    ``validate``."""
     return dict(_settings())
 
 
 def _check(key: str, value: object) -> object:
-    if value is None:
+    if value is None and key != "validate":
         return None
     if key == "memory_limit" and not (isinstance(value, str) and value.strip()):
         raise ValueError(
@@ -62,24 +74,40 @@ def _check(key: str, value: object) -> object:
             "The 'threads' setting of riskscreen.set_config must be a positive whole number "
             f"or None. Got {value!r} instead."
         )
+    if key == "validate" and not isinstance(value, bool):
+        raise ValueError(
+            "The 'validate' setting of riskscreen.set_config must be True or False. "
+            f"Got {value!r} instead."
+        )
     return str(value) if key == "temp_directory" else value
 
 
 _UNSET = object()
 
 
-def set_config(*, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET) -> None:
+def set_config(
+    *, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET, validate=_UNSET
+) -> None:
     """Change settings for this thread; arguments not given are left as they are."""
-    given = {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}
+    given = {
+        "memory_limit": memory_limit,
+        "temp_directory": temp_directory,
+        "threads": threads,
+        "validate": validate,
+    }
     checked = {k: _check(k, v) for k, v in given.items() if v is not _UNSET}
     _settings().update(checked)
 
 
 @contextlib.contextmanager
-def config_context(*, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET) -> Iterator:
+def config_context(
+    *, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET, validate=_UNSET
+) -> Iterator:
     """Change settings within a ``with`` block only (see :func:`set_config`)."""
     before = get_config()
-    set_config(memory_limit=memory_limit, temp_directory=temp_directory, threads=threads)
+    set_config(
+        memory_limit=memory_limit, temp_directory=temp_directory, threads=threads, validate=validate
+    )
     try:
         yield
     finally:
@@ -89,11 +117,8 @@ def config_context(*, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET
 
 def duckdb_config() -> dict[str, object]:
     """The settings as a ``duckdb.connect(config=...)`` dictionary."""
-    out: dict[str, object] = {}
-    for key, value in get_config().items():
-        if value is not None:
-            out[key] = value
-    return out
+    config = get_config()
+    return {key: config[key] for key in _DUCKDB if config[key] is not None}
 
 
 __all__ = ["config_context", "duckdb_config", "get_config", "set_config"]

@@ -6,25 +6,29 @@ import duckdb
 import pytest
 
 import riskscreen
+import riskscreen.data
 from riskscreen.features import build_features
 
 
 def test_config_context_sets_and_restores():
-    assert riskscreen.get_config() == {
-        "memory_limit": None,
-        "temp_directory": None,
-        "threads": None,
-    }
+    default = {"memory_limit": None, "temp_directory": None, "threads": None, "validate": True}
+    assert riskscreen.get_config() == default
     with riskscreen.config_context(memory_limit="1GB", threads=1):
         assert riskscreen.get_config()["memory_limit"] == "1GB"
         with riskscreen.config_context(threads=2):
-            assert riskscreen.get_config() == {
-                "memory_limit": "1GB",
-                "temp_directory": None,
-                "threads": 2,
-            }
+            assert riskscreen.get_config() == {**default, "memory_limit": "1GB", "threads": 2}
         assert riskscreen.get_config()["threads"] == 1
     assert riskscreen.get_config()["memory_limit"] is None
+
+
+def test_validation_can_be_skipped_only_explicitly_and_it_is_logged(linked, caplog):
+    broken = linked.copy()
+    broken.exclusions.loc[broken.exclusions.index[:2], "kind"] = "Suspension"
+    with pytest.raises(riskscreen.data.DataValidationError, match="'Suspension'"):
+        build_features(broken, ["2021-02-01"])  # title case: once 0 labels, no warning
+    with riskscreen.config_context(validate=False):
+        build_features(linked, ["2021-02-01"])
+    assert "were not validated" in caplog.text and "build_features" in caplog.text
 
 
 def test_bad_settings_are_named():

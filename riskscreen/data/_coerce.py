@@ -9,6 +9,7 @@ name the values of a wrong-typed column that could not be converted.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 
@@ -26,22 +27,39 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 _Converter = Callable[[pd.Series, pd.Series, np.ndarray, np.ndarray, str], pd.Series]
 
 
+#: Dates with a time zone or UTC offset are read as the local date in England.
+LOCAL_TIME_ZONE = "Europe/London"
+_ZONED = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+
+
+def _local_dates(values: pd.Series) -> pd.Series:
+    """Zoned timestamps as naive local dates in England (see :data:`LOCAL_TIME_ZONE`)."""
+    return values.dt.tz_convert(LOCAL_TIME_ZONE).dt.tz_localize(None).dt.normalize()
+
+
 def _to_dates(
     series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
 ) -> pd.Series:
+    # checked first: a zoned column also passes pandas' "is datetime" test
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return _local_dates(series).astype("datetime64[us]")
     if series.dtype.kind == "M":
         return series.astype("datetime64[us]")
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_localize(None).astype("datetime64[us]")
     text = present.astype(str).str.strip()
+    zoned = text.str.contains(_ZONED).to_numpy(dtype=bool)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        retry = parsed.isna()
+        if zoned.any():
+            utc = pd.to_datetime(text[zoned], errors="coerce", format="ISO8601", utc=True)
+            parsed[zoned] = _local_dates(utc).astype("datetime64[us]").to_numpy()
+        plain = pd.to_datetime(text[~zoned], errors="coerce", format="ISO8601")
+        retry = plain.isna()
         if retry.any():
-            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="%d/%m/%Y")
+            plain[retry] = pd.to_datetime(text[~zoned][retry], errors="coerce", format="%d/%m/%Y")
+        parsed[~zoned] = plain.astype("datetime64[us]").to_numpy()
     out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
-    out[~missing] = parsed.astype("datetime64[us]").to_numpy()
+    out[~missing] = parsed.to_numpy()
     bad[~missing] = parsed.isna().to_numpy()
     return out
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 import pandas as pd
 
@@ -77,21 +75,3 @@ def histories_from_frames(cls, frames: Mapping[str, pd.DataFrame], *, coerce: bo
     if problems:
         raise DataValidationError(problems)
     return histories
-
-
-def read_csv_tables(path: str | os.PathLike, **read_csv_kwargs) -> dict[str, pd.DataFrame]:
-    """The ``<table>.csv`` files of a folder, read as text; see :meth:`LinkedHistories.read_csv`."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Cannot read CSV tables: folder {folder} does not exist.")
-    frames = {}
-    for name in TABLE_NAMES:
-        file = folder / f"{name}.csv"
-        if file.is_file():
-            frames[name] = pd.read_csv(file, dtype="str", **read_csv_kwargs)
-    if not frames:
-        raise FileNotFoundError(
-            f"No canonical CSV file in {folder}: expected files such as pupils.csv "
-            f"(one of {', '.join(f'{n}.csv' for n in TABLE_NAMES)})."
-        )
-    return frames

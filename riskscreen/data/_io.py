@@ -1,9 +1,10 @@
 """Saving and loading :class:`LinkedHistories` as a folder of Parquet files.
 
-Folder layout (format version 1)::
+Folder layout (format version 2)::
 
     <folder>/
-        manifest.json               table names, row counts, dtypes, custom-source metadata
+        manifest.json               table names, row counts, dtypes, sha256 of every file,
+                                    custom-source metadata, problems found when saved
         pupils.parquet              one file per canonical table, always all ten
         schools.parquet
         enrolments.parquet
@@ -16,31 +17,33 @@ metadata, so columns, their order, dtypes (``str``, ``Int64``, ``bool``,
 may read the files directly (e.g. ``read_parquet('<folder>/attendance.parquet')``
 in DuckDB).
 
-Writes are atomic: everything is written to a hidden temporary folder beside
-the target, which is renamed into place only once complete. An existing
-riskscreen folder at the target is replaced only after the new one is
-complete, so a failed save leaves the previous content intact.
+Writes are atomic (:func:`riskscreen._files.atomic_folder`): everything is
+written to a hidden temporary folder beside the target, which is renamed into
+place only once complete; an existing folder is replaced only after the new one
+is complete, and a save killed half-way is undone on the next save, load or open.
+Reads verify every file against its sha256 in the manifest, so a damaged or
+altered file is refused, never read silently.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from riskscreen._files import atomic_folder, recover
 from riskscreen.data._tables import TABLE_NAMES, CustomSource
 
 if TYPE_CHECKING:
     from riskscreen.data._linked import LinkedHistories
 
 FORMAT_NAME = "riskscreen.LinkedHistories"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CUSTOM_FOLDER = "custom"
 
@@ -69,13 +72,23 @@ def _riskscreen_version() -> str:
     return __version__
 
 
-def _table_entry(frame: pd.DataFrame, file: str) -> dict:
+def _table_entry(frame: pd.DataFrame, file: str, folder: Path) -> dict:
     return {
         "file": file,
         "rows": len(frame),
+        "sha256": file_sha256(folder / file),
         "columns": [str(c) for c in frame.columns],
         "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()},
     }
+
+
+def file_sha256(file: Path) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _write_frame(frame: pd.DataFrame, file: Path, table: str) -> None:
@@ -109,13 +122,14 @@ def save_histories(histories: LinkedHistories, path: str | os.PathLike, *, overw
                     f"Cannot save to {target}: it already holds a saved LinkedHistories. "
                     "Pass overwrite=True to replace it."
                 )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    from riskscreen.data._validation import find_problems
+
+    with atomic_folder(target) as tmp:
         manifest: dict = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "riskscreen_version": _riskscreen_version(),
+            "problems": len(find_problems(histories)),
             "tables": {},
             "custom": {},
         }
@@ -123,14 +137,14 @@ def save_histories(histories: LinkedHistories, path: str | os.PathLike, *, overw
             frame = getattr(histories, name)
             file = f"{name}.parquet"
             _write_frame(frame, tmp / file, name)
-            manifest["tables"][name] = _table_entry(frame, file)
+            manifest["tables"][name] = _table_entry(frame, file, tmp)
         if histories.custom:
             (tmp / CUSTOM_FOLDER).mkdir()
         for name, (frame, source) in histories.custom.items():
             check_source_name(name)
             file = f"{CUSTOM_FOLDER}/{name}.parquet"
             _write_frame(frame, tmp / file, name)
-            entry = _table_entry(frame, file)
+            entry = _table_entry(frame, file, tmp)
             entry["source"] = {
                 "id_column": source.id_column,
                 "date_column": source.date_column,
@@ -140,31 +154,12 @@ def save_histories(histories: LinkedHistories, path: str | os.PathLike, *, overw
             manifest["custom"][name] = entry
         with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=2)
-        _swap_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Rename the complete temporary folder to ``target``, replacing an old one."""
-    if not target.exists():
-        os.replace(tmp, target)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    backup.rmdir()
-    os.replace(target, backup)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        os.replace(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _read_manifest(folder: Path) -> dict:
     file = folder / MANIFEST
+    recover(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"Cannot load LinkedHistories: folder {folder} does not exist.")
     if not file.is_file():
@@ -185,18 +180,35 @@ def _read_manifest(folder: Path) -> dict:
             f"{file} has format_version {version!r}; this riskscreen reads versions up to "
             f"{FORMAT_VERSION}. Upgrade riskscreen to load it."
         )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{file} has format_version {version}, which keeps no checksums of its files; "
+            "load it with the riskscreen that saved it and save it again."
+        )
+    if not isinstance(manifest.get("tables"), dict) or not isinstance(
+        manifest.get("custom", {}), dict
+    ):
+        raise ValueError(f"{file} is malformed: 'tables' and 'custom' must be objects.")
     return manifest
 
 
 def _table_file(folder: Path, entry: dict, table: str) -> Path:
-    """The Parquet file the manifest names for ``table``, which must exist."""
+    """The Parquet file the manifest names for ``table``: present, with its recorded sha256."""
     try:
         file = folder / entry["file"]
+        expected = str(entry["sha256"])
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"{folder / MANIFEST} has no file entry for table {table!r}.") from exc
+        raise ValueError(
+            f"{folder / MANIFEST} is malformed: no file and sha256 entry for table {table!r}."
+        ) from exc
     if not file.is_file():
         raise FileNotFoundError(
             f"Cannot load LinkedHistories from {folder}: table {table!r} file {file} is missing."
+        )
+    if file_sha256(file) != expected:
+        raise ValueError(
+            f"Table {table!r} file {file} does not match the sha256 recorded when it was "
+            "saved: the file is damaged or was changed. Refusing to read it."
         )
     return file
 
@@ -230,8 +242,8 @@ def _custom_source(entry: dict) -> CustomSource:
     )
 
 
-def _entries(folder: Path) -> tuple[dict[str, dict], dict[str, dict]]:
-    """The manifest's canonical and custom table entries, every canonical table present."""
+def _entries(folder: Path) -> tuple[dict[str, dict], dict[str, dict], dict]:
+    """The manifest's canonical and custom table entries (every canonical table present)."""
     manifest = _read_manifest(folder)
     tables = manifest.get("tables") or {}
     for name in TABLE_NAMES:
@@ -240,7 +252,11 @@ def _entries(folder: Path) -> tuple[dict[str, dict], dict[str, dict]]:
                 f"Cannot load LinkedHistories from {folder}: the manifest lists no table "
                 f"{name!r} (expected {name}.parquet)."
             )
-    return {name: tables[name] for name in TABLE_NAMES}, dict(manifest.get("custom") or {})
+    return (
+        {name: tables[name] for name in TABLE_NAMES},
+        dict(manifest.get("custom") or {}),
+        manifest,
+    )
 
 
 def load_histories(path: str | os.PathLike) -> LinkedHistories:
@@ -248,7 +264,7 @@ def load_histories(path: str | os.PathLike) -> LinkedHistories:
     from riskscreen.data._linked import LinkedHistories
 
     folder = Path(path)
-    tables, custom_entries = _entries(folder)
+    tables, custom_entries, _ = _entries(folder)
     frames = {name: _read_frame(folder, entry, name) for name, entry in tables.items()}
     custom = {
         name: (_read_frame(folder, entry, name), _custom_source(entry))
@@ -257,17 +273,17 @@ def load_histories(path: str | os.PathLike) -> LinkedHistories:
     return LinkedHistories(**frames, custom=custom)
 
 
-def open_folder(path: str | os.PathLike) -> tuple[dict[str, Path], dict[str, tuple]]:
-    """Check a saved folder without reading its data.
+def open_folder(path: str | os.PathLike) -> tuple[dict[str, Path], dict[str, tuple], int]:
+    """Check a saved folder without loading its data into memory.
 
-    Returns the Parquet file of every canonical table and ``(file, CustomSource)``
-    of every custom source. The manifest is read and each file's row count
-    (from its Parquet footer) is checked against it.
+    Returns the Parquet file of every canonical table, ``(file, CustomSource)``
+    of every custom source, and the number of validation problems the data had
+    when saved. Every file is checked against its sha256 and row count.
     """
     import pyarrow.parquet as pq
 
     folder = Path(path)
-    tables, custom_entries = _entries(folder)
+    tables, custom_entries, manifest = _entries(folder)
 
     def checked(entry: dict, table: str) -> Path:
         file = _table_file(folder, entry, table)
@@ -288,4 +304,5 @@ def open_folder(path: str | os.PathLike) -> tuple[dict[str, Path], dict[str, tup
         name: (checked(entry, name), _custom_source(entry))
         for name, entry in custom_entries.items()
     }
-    return files, custom
+    problems = manifest.get("problems")
+    return files, custom, problems if isinstance(problems, int) else -1

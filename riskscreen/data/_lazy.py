@@ -70,6 +70,8 @@ class FolderBacked:
 
     _folder: Path | None = None
     _files: dict[str, Path] = {}
+    #: validation problems the data had when saved (-1 unknown), for the opened folder
+    _saved_problems: int = -1
 
     def __getattr__(self, name: str):
         # only called for attributes not set: a table of an opened folder, read on first use
@@ -103,10 +105,11 @@ class FolderBacked:
         """
         from riskscreen.data._io import open_folder
 
-        files, custom = open_folder(path)
+        files, custom, problems = open_folder(path)
         out = cls.__new__(cls)
         out._folder = Path(path)
         out._files = dict(files)
+        out._saved_problems = problems
         out.custom = LazyCustom(custom)
         return out
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscreen.data._frames import declare_source, histories_from_frames, read_csv_tables
+from riskscreen.data._csv import read_csv_tables
+from riskscreen.data._frames import declare_source, histories_from_frames
 from riskscreen.data._io import load_histories, save_histories
 from riskscreen.data._lazy import FolderBacked
 from riskscreen.data._summary import html_repr, summarise, text_repr
@@ -99,8 +100,10 @@ missing_education, interventions : DataFrame or None
 
     def date_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The earliest event date and the end of data (see :meth:`end_of_data`)."""
+        from riskscreen.data._gate import ensure_valid
         from riskscreen.data._views import TableViews
 
+        ensure_valid(self, owner="LinkedHistories.date_range")
         with TableViews(self) as views:
             return views.date_range()
 
@@ -123,8 +126,10 @@ missing_education, interventions : DataFrame or None
         in a saved folder. Returns ``{"tables": {name: {"rows", "sha256"}},
         "combined": <16 hex digits>}``.
         """
+        from riskscreen.data._gate import ensure_valid
         from riskscreen.data._views import TableViews
 
+        ensure_valid(self, owner="LinkedHistories.fingerprint")
         with TableViews(self) as views:
             return views.fingerprint()
 
@@ -340,12 +345,21 @@ missing_education, interventions : DataFrame or None
 
     @classmethod
     def read_csv(
-        cls, path: str | os.PathLike, *, validate: bool = True, **read_csv_kwargs
+        cls,
+        path: str | os.PathLike,
+        *,
+        validate: bool = True,
+        sep: str | None = None,
+        encoding: str = "utf-8-sig",
+        **read_csv_kwargs,
     ) -> LinkedHistories:
         """Read canonical tables from a folder of ``<table>.csv`` files.
 
-        Every file is read as text and converted as in :meth:`from_frames`;
-        tables without a file are empty.
+        Every file is read as text and converted as in :meth:`from_frames`
+        (dates in ISO ``2021-09-06`` or UK ``06/09/2021`` form; a date with a
+        time zone, e.g. ``2021-09-06T23:30:00Z``, becomes its local date in
+        England); tables without a file are empty. A CSV file whose name is not
+        a canonical table name is an error, never ignored.
 
         Parameters
         ----------
@@ -353,8 +367,13 @@ missing_education, interventions : DataFrame or None
             Folder holding e.g. ``pupils.csv``, ``exclusions.csv``.
         validate : bool, default=True
             Run :meth:`validate` on the result.
+        sep : str, optional
+            The separator; detected from each header line by default.
+        encoding : str, default="utf-8-sig"
+            The files' encoding (e.g. ``"cp1252"`` for files saved by Excel on
+            Windows).
         **read_csv_kwargs
-            Passed to :func:`pandas.read_csv` (e.g. ``sep=";"``).
+            Passed to :func:`pandas.read_csv`.
 
         Returns
         -------
@@ -365,9 +384,10 @@ missing_education, interventions : DataFrame or None
         FileNotFoundError
             If the folder does not exist or holds no canonical CSV file.
         DataValidationError
-            As :meth:`from_frames`; problems name the table of each file.
+            For a misnamed, empty, ragged or wrongly encoded file (naming the
+            file and line), and as :meth:`from_frames`.
         """
-        frames = read_csv_tables(path, **read_csv_kwargs)
+        frames = read_csv_tables(path, sep=sep, encoding=encoding, **read_csv_kwargs)
         return cls.from_frames(frames, coerce=True, validate=validate)
 
     # --------------------------------------------------------------------- I/O

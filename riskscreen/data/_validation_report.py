@@ -53,12 +53,16 @@ class Problem:
     expected: str = ""
     got: str = ""
 
+    def __post_init__(self) -> None:
+        # row labels that are not whole numbers (e.g. an index of UPNs) are masked
+        object.__setattr__(self, "rows", tuple(row_label(r) for r in self.rows))
+
     def __str__(self) -> str:
         where = self.table if self.column is None else f"{self.table}.{self.column}"
         noun = "row" if self.n_rows == 1 else "rows"
         if self.rows:
             more = ", ..." if self.n_rows > len(self.rows) else ""
-            index = ", ".join(short_text(r) for r in self.rows)
+            index = ", ".join(r if isinstance(r, str) else short_text(r) for r in self.rows)
             text = f"{where}: {self.n_rows} {noun} (index {index}{more})"
         elif self.n_rows:
             text = f"{where}: all {self.n_rows} {noun}"
@@ -161,6 +165,52 @@ def short_text(value: object, width: int = 30) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _known_codes() -> frozenset[str]:
+    from riskscreen.data import _codes
+
+    codes: set[str] = set()
+    for value in vars(_codes).values():
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            codes |= {k.lower() for k in value}
+    return frozenset(codes)
+
+
+_KNOWN_CODES = _known_codes()
+
+
+def masked_text(value: object) -> str:
+    """A value found in a table, as it may appear in a message, log or report.
+
+    Numbers and missing values are shown; dates show their year and month only
+    (a full date may be a date of birth); text is shown when it is short (up to 4
+    characters) or a known code in another letter case (e.g. ``'Suspension'``),
+    and otherwise masked after its first 3 characters (``'A12**********'``), so
+    no name, UPN, postcode or free text reaches an error.
+    """
+    if is_missing(value):
+        return "missing"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float)):
+        return short_text(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "strftime"):
+        try:
+            return pd.Timestamp(value).strftime("%Y-%m-**")
+        except (TypeError, ValueError):
+            return "<date>"
+    text = str(value)
+    if len(text) <= 4 or text.strip().lower() in _KNOWN_CODES:
+        return repr(text) if len(text) <= 30 else repr(text[:27] + "...")
+    return repr(text[:3] + "*" * min(len(text) - 3, 12))
+
+
+def row_label(label: Hashable) -> Hashable:
+    """A row's index label for a message: whole numbers as they are, anything else masked."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        return int(label)
+    return masked_text(label)
+
+
 def example_rows(index: pd.Index) -> tuple[Hashable, ...]:
     """The first :data:`MAX_EXAMPLES` labels of an index of offending rows."""
     return tuple(index[:MAX_EXAMPLES].tolist())
@@ -190,7 +240,7 @@ def values_words(values: Iterable[object], limit: int = 3) -> str:
     """
     shown: list[str] = []
     for value in values:
-        text = "missing" if is_missing(value) else short_text(value)
+        text = masked_text(value)
         if text not in shown:
             shown.append(text)
         if len(shown) >= limit:
@@ -242,7 +292,7 @@ def mask_problem(
         head = frame.loc[mask, got_columns].head(50)
         parts: list[str] = []
         for _, row in head.iterrows():
-            part = ", ".join(f"{c}={short_text(row[c])}" for c in got_columns)
+            part = ", ".join(f"{c}={masked_text(row[c])}" for c in got_columns)
             if part not in parts:
                 parts.append(part)
             if len(parts) == 3:

@@ -1,6 +1,8 @@
 """One DuckDB session over some histories, at a set of as-of dates, for one cohort.
 
-A :class:`Session` opens the histories once (:class:`riskscreen.data._views.TableViews`:
+A :class:`Session` validates the histories (once per content,
+:func:`riskscreen.data._gate.ensure_valid`), opens them once
+(:class:`riskscreen.data._views.TableViews`:
 every table a typed view, in memory or from a Parquet folder), registers the
 as-of dates, checks them against the period the data cover, works out the
 cohort once into a temporary table ``_cohort_all`` and checks that no cohort row
@@ -16,6 +18,7 @@ import pandas as pd
 
 from riskscreen._time import as_of_dates
 from riskscreen.data import as_histories
+from riskscreen.data._gate import ensure_valid
 from riskscreen.data._views import TableViews
 from riskscreen.features._cohort import Cohort, cohort_from_frame
 
@@ -36,6 +39,7 @@ class Session:
     def __init__(self, histories, *, owner: str) -> None:
         self.owner = owner
         self.histories = as_histories(histories, owner=owner)
+        ensure_valid(self.histories, owner=owner)
         self.views = TableViews(self.histories)
         self.con = self.views.con
         self.info = self.views.info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -93,7 +94,10 @@ def test_folder_layout_and_manifest(histories, tmp_path):
     )
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["format"] == "riskscreen.LinkedHistories"
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
+    assert manifest["problems"] == 0
+    digest = hashlib.sha256((path / "exclusions.parquet").read_bytes()).hexdigest()
+    assert manifest["tables"]["exclusions"]["sha256"] == digest
     assert isinstance(manifest["riskscreen_version"], str)
     assert manifest["tables"]["exclusions"]["rows"] == 4
     assert manifest["tables"]["exclusions"]["file"] == "exclusions.parquet"
@@ -134,8 +138,51 @@ def test_load_with_a_missing_custom_table_names_the_file(histories, tmp_path):
 def test_load_detects_a_table_that_does_not_match_the_manifest(histories, tmp_path):
     path = histories.save(tmp_path / "la")
     histories.fsm.iloc[:0].to_parquet(path / "fsm.parquet")
-    with pytest.raises(ValueError, match="'fsm' .* has 0 rows but the manifest says 1"):
-        LinkedHistories.load(path)
+    for read in (LinkedHistories.load, LinkedHistories.open):
+        with pytest.raises(ValueError, match="'fsm' file .* does not match the sha256"):
+            read(path)
+
+
+def test_every_single_bit_flip_in_every_file_is_refused(histories, tmp_path):
+    path = histories.save(tmp_path / "la")
+    files = sorted(path.rglob("*.parquet"))
+    assert len(files) == 11
+    rng = np.random.default_rng(0)
+    for file in files:
+        original = file.read_bytes()
+        for _ in range(3):
+            data = bytearray(original)
+            i = int(rng.integers(len(data)))
+            data[i] ^= 1 << int(rng.integers(8))
+            file.write_bytes(bytes(data))
+            for read in (LinkedHistories.load, LinkedHistories.open):
+                with pytest.raises(ValueError, match="does not match the sha256"):
+                    read(path)
+        file.write_bytes(original)
+    LinkedHistories.load(path).validate()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: "{not json", "Cannot read"),
+        (lambda m: json.dumps([1, 2]), "is not a LinkedHistories manifest"),
+        (lambda m: json.dumps({**m, "tables": []}), "is malformed"),
+        (lambda m: json.dumps({**m, "format_version": 1}), "keeps no checksums"),
+        (
+            lambda m: json.dumps({**m, "tables": {**m["tables"], "fsm": {"file": "fsm.parquet"}}}),
+            "no file and sha256 entry for table 'fsm'",
+        ),
+    ],
+    ids=["not-json", "not-a-manifest", "tables-not-an-object", "old-format", "no-checksum"],
+)
+def test_a_malformed_manifest_is_a_clear_error_on_every_route(histories, tmp_path, edit, message):
+    path = histories.save(tmp_path / "la")
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(edit(manifest))
+    for read in (LinkedHistories.load, LinkedHistories.open):
+        with pytest.raises(ValueError, match=message):
+            read(path)
 
 
 def test_load_refuses_a_newer_format(histories, tmp_path):

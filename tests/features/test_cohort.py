@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
 
+import riskscreen
+from riskscreen.data import DataValidationError
 from riskscreen.features import Cohort, build_cohort, build_features, make_labels
 
 
@@ -125,18 +127,25 @@ def test_on_roll_pupil_without_pupils_row_is_an_error_not_a_silent_drop():
     )
     dates = [AS_OF, pd.Timestamp("2021-06-07")]
     msg = r"6 row\(s\) \(3 pupil\(s\)\) whose column 'pupil_id' has no row in table 'pupils'"
-    for call in (
+    calls = (
         lambda: build_cohort(h, dates),
         lambda: build_features(h, dates),
         lambda: make_labels(h, dates, "suspension"),
-    ):
-        with pytest.raises(ValueError, match=msg) as err:
+    )
+    # validation on every path finds them first ...
+    for call in calls:
+        with pytest.raises(DataValidationError, match=r"enrolments.pupil_id: 3 rows"):
             call()
-        assert "'enrolments'" in str(err.value)
-        assert not re.search(r"\b[789]\b", str(err.value))  # no pupil's key is echoed
-    h.pupils = h.pupils.iloc[:0]
-    with pytest.raises(ValueError, match=r"5 row\(s\) \(5 pupil\(s\)\)"):
-        build_cohort(h, [AS_OF])
+    # ... and the cohort's own check still guards the engine when validation is skipped
+    with riskscreen.config_context(validate=False):
+        for call in calls:
+            with pytest.raises(ValueError, match=msg) as err:
+                call()
+            assert "'enrolments'" in str(err.value)
+            assert not re.search(r"\b[789]\b", str(err.value))  # no pupil's key is echoed
+        h.pupils = h.pupils.iloc[:0]
+        with pytest.raises(ValueError, match=r"5 row\(s\) \(5 pupil\(s\)\)"):
+            build_cohort(h, [AS_OF])
 
 
 def test_off_roll_social_care_child_without_pupils_row_is_an_error():
@@ -145,9 +154,15 @@ def test_off_roll_social_care_child_without_pupils_row_is_an_error():
         enrolments=[on_roll(1)],
         social_care=[{"pupil_id": 5, "kind": "cin_plan", "start_date": "2021-03-01"}],
     )
-    with pytest.raises(ValueError, match=r"'social_care'.* 1 row\(s\) \(1 pupil\(s\)\)"):
+    with pytest.raises(DataValidationError, match=r"social_care.pupil_id: 1 row"):
         build_cohort(h, [AS_OF], include_off_roll_social_care=True)
-    assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]
+    with (
+        riskscreen.config_context(validate=False),
+        pytest.raises(ValueError, match=r"'social_care'.* 1 row\(s\) \(1 pupil\(s\)\)"),
+    ):
+        build_cohort(h, [AS_OF], include_off_roll_social_care=True)
+    with riskscreen.config_context(validate=False):
+        assert build_cohort(h, [AS_OF]).index.get_level_values(0).tolist() == [1]
 
 
 def test_cohort_frame_with_unknown_pupils_or_timed_dates_is_an_error():

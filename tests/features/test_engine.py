@@ -16,7 +16,7 @@ import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
 
 import riskscreen
-from riskscreen.data import CustomSource
+from riskscreen.data import CustomSource, DataValidationError
 from riskscreen.features import (
     Col,
     Feature,
@@ -501,7 +501,12 @@ def test_unknown_table_or_column_names_it():
 def test_missing_event_dates_name_table_column_and_rows():
     h = _story()
     h.exclusions.loc[[2, 5], "start_date"] = pd.NaT
-    with pytest.raises(ValueError, match=r"'exclusions', column 'start_date': 2 row.*2, 5"):
+    with pytest.raises(DataValidationError, match=r"exclusions.start_date: 2 rows \(index 2, 5\)"):
+        build_features(h, [AS_OF])
+    with (
+        riskscreen.config_context(validate=False),
+        pytest.raises(ValueError, match=r"'exclusions', column 'start_date': 2 row.*2, 5"),
+    ):
         build_features(h, [AS_OF])
 
 

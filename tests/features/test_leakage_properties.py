@@ -8,16 +8,23 @@
 - Shuffling the rows of every table never changes any feature.
 - Appending arbitrary events (and spells that end) before the as-of date never
   changes any label.
+
+The appended events are arbitrary, so they may break the data model's rules
+(e.g. two attendance rows for the same week); the properties are about the
+engine's time semantics, so validation is switched off here
+(``riskscreen.config_context(validate=False)``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from _feature_histories import AS_OF, frame, histories, on_roll, pupil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import riskscreen
 from riskscreen.data import CustomSource, LinkedHistories
 from riskscreen.data._codes import (
     ABUSE_CATEGORY_CODES,
@@ -29,6 +36,14 @@ from riskscreen.data._codes import (
 from riskscreen.features import Col, Feature, FeatureSpec, build_features, default_spec, make_labels
 
 PUPILS = [1, 2, 3, 4, 5, 6]
+
+
+@pytest.fixture(autouse=True)
+def _engine_semantics_only():
+    with riskscreen.config_context(validate=False):
+        yield
+
+
 SETTINGS = settings(
     max_examples=15,
     deadline=None,
