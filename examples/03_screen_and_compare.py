@@ -48,7 +48,7 @@ print(screening.to_frame().head(10))
 with tempfile.TemporaryDirectory() as tmp:
     store = Path(tmp) / "mlruns"
     run = track(screener, histories, store=store, evaluation=comparison, screening=screening)
-    reloaded = load_screener(run.model_uri, store=store)
+    reloaded = load_screener(run.model_uri, store=store, sha256=run.sha256)
     again = reloaded.score(histories, test_date).to_frame()
     assert np.array_equal(again["probability"].to_numpy(), screening.to_frame()["probability"])
     print(f"Logged run {run.run_id} and reloaded the model from {run.model_uri}")

@@ -13,14 +13,28 @@ run
     fingerprint -- row counts and hashes, never identifiers or rows -- and the
     calibrated model as an MLflow logged model, optionally registered). Tracking
     is always an explicit call, never a side effect of ``fit``.
+saved screeners run no code
+    A screener is saved in riskscreen's code-free format (JSON and arrays; only
+    riskscreen, scikit-learn and LightGBM classes are rebuilt, without running
+    their constructors), never as a pickle. :func:`track` signs it with an
+    HMAC-SHA256 under the authority's key (``key=`` or ``RISKSCREEN_SIGNING_KEY``).
 loading
     :func:`load_screener` loads a screener back by run, logged-model or registry
-    URI, refusing it (:class:`ArtifactIntegrityError`) when its bytes differ
-    from the sha256 recorded when it was logged.
+    URI after checking it against the signing key or a sha256 the caller kept
+    (:attr:`TrackedRun.sha256`), refusing it (:class:`ArtifactIntegrityError`)
+    otherwise. A hash kept only in the store is never trusted on its own.
 """
 
-from riskscreen.tracking._load import ArtifactIntegrityError, load_screener
+from riskscreen.tracking._format import ArtifactIntegrityError, UnsafeObjectError
+from riskscreen.tracking._load import load_screener
 from riskscreen.tracking._store import local_tracking_uri
 from riskscreen.tracking._track import TrackedRun, track
 
-__all__ = ["ArtifactIntegrityError", "TrackedRun", "load_screener", "local_tracking_uri", "track"]
+__all__ = [
+    "ArtifactIntegrityError",
+    "TrackedRun",
+    "UnsafeObjectError",
+    "load_screener",
+    "local_tracking_uri",
+    "track",
+]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import pickle
+import os
 import tempfile
 from pathlib import Path
 
+from riskscreen.tracking._format import ArtifactIntegrityError, loads, verify
 from riskscreen.tracking._store import client, quiet, resolve_store
-from riskscreen.tracking._track import SCREENER_ARTIFACT, SHA_TAG
-
-
-class ArtifactIntegrityError(ValueError):
-    """A logged screener's bytes do not match the sha256 recorded with its run."""
+from riskscreen.tracking._track import KEY_ENV, SCREENER_ARTIFACT, SHA_TAG, SIGNATURE_TAG
 
 
 def _resolve_run(uri: str, mlflow_client) -> str:
@@ -40,8 +36,23 @@ def _resolve_run(uri: str, mlflow_client) -> str:
     )
 
 
-def load_screener(uri: str, *, tracking_uri: str | None = None, store="mlruns"):
-    """Load a tracked :class:`~riskscreen.Screener` back, verifying its sha256.
+def load_screener(
+    uri: str,
+    *,
+    tracking_uri: str | None = None,
+    store="mlruns",
+    key: str | bytes | None = None,
+    sha256: str | None = None,
+):
+    """Load a tracked :class:`~riskscreen.Screener` back, checking it first.
+
+    Nothing in the store is executed: the screener is in riskscreen's code-free
+    format. Its bytes must match either ``sha256`` (kept by the caller from
+    :attr:`TrackedRun.sha256`) or the HMAC-SHA256 signature recorded by
+    :func:`track` under ``key`` (the authority's signing key, default the
+    ``RISKSCREEN_SIGNING_KEY`` environment variable). A hash or signature that
+    lives only in the store is never trusted on its own, since whoever can
+    change the file can change it too.
 
     Parameters
     ----------
@@ -50,31 +61,39 @@ def load_screener(uri: str, *, tracking_uri: str | None = None, store="mlruns"):
         ``models:/<name>/<version>``, the logged model's ``models:/m-<id>`` (as in
         :attr:`TrackedRun.model_uri`) or a run id.
     tracking_uri, store : as in :func:`track`.
+    key : str or bytes, optional
+        The signing key given to :func:`track`.
+    sha256 : str, optional
+        The screener's sha256, kept by the caller.
 
     Raises
     ------
     ArtifactIntegrityError
-        If the artefact's sha256 differs from the one recorded at logging time.
+        If the file changed, is signed with another key, cannot be checked (no
+        key and no sha256) or is not a saved screener.
     """
+    from riskscreen import Screener
+
+    key = key if key is not None else os.environ.get(KEY_ENV) or None
     uri_, _ = resolve_store(tracking_uri, store)
     with quiet():
         mlflow_client = client(uri_)
         run_id = _resolve_run(uri, mlflow_client)
-        expected = mlflow_client.get_run(run_id).data.tags.get(SHA_TAG)
-        if not expected:
+        tags = mlflow_client.get_run(run_id).data.tags
+        if SHA_TAG not in tags:
             raise ArtifactIntegrityError(
-                f"Run {run_id} has no {SHA_TAG!r} tag; it was not logged by riskscreen.track."
+                f"Run {run_id} holds no screener logged by riskscreen.tracking.track."
             )
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow_client.download_artifacts(run_id, SCREENER_ARTIFACT, tmp)
             payload = Path(local).read_bytes()
-    actual = hashlib.sha256(payload).hexdigest()
-    if actual != expected:
+    verify(payload, key=key, signature=tags.get(SIGNATURE_TAG), expected_sha256=sha256)
+    screener = loads(payload)
+    if not isinstance(screener, Screener):
         raise ArtifactIntegrityError(
-            f"The screener artefact of run {run_id} has sha256 {actual}, but {expected} was "
-            "recorded when it was logged: the file has changed. Refusing to load it."
+            f"Run {run_id} holds a {type(screener).__name__}, not a Screener."
         )
-    return pickle.loads(payload)  # noqa: S301 - integrity checked above
+    return screener
 
 
 __all__ = ["ArtifactIntegrityError", "load_screener"]

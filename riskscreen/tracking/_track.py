@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,10 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from riskscreen.tracking._format import dumps, sha256, sign
 from riskscreen.tracking._store import client, quiet, resolve_store
 
-SCREENER_ARTIFACT = "screener/screener.pkl"
+SCREENER_FILE = "screener.rss"
+SCREENER_ARTIFACT = f"screener/{SCREENER_FILE}"
 SHA_TAG = "riskscreen.screener_sha256"
+SIGNATURE_TAG = "riskscreen.screener_hmac_sha256"
+#: Environment variable holding the authority's signing key (see :func:`track`).
+KEY_ENV = "RISKSCREEN_SIGNING_KEY"
 #: MLflow's limits per log_batch call.
 _MAX_PARAMS, _MAX_METRICS = 100, 1000
 
@@ -34,6 +39,8 @@ class TrackedRun:
     tracking_uri: str
     screener_uri: str
     model_uri: str
+    sha256: str = ""
+    signed: bool = False
     registered_version: str | None = None
 
     def __str__(self) -> str:
@@ -78,18 +85,6 @@ def _experiment_id(mlflow_client, name: str, artifact_root: Path | None) -> str:
         return exp.experiment_id
     location = None if artifact_root is None else artifact_root.resolve().as_uri()
     return mlflow_client.create_experiment(name, artifact_location=location)
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    reqs = []
-    for pkg in ("riskscreen", "scikit-learn", "lightgbm", "numpy", "pandas", "scipy"):
-        try:
-            reqs.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:  # pragma: no cover
-            reqs.append(pkg)
-    return reqs
 
 
 def _params(screener) -> dict[str, str]:
@@ -148,22 +143,16 @@ def _log_batches(mlflow_client, run_id: str, params: dict, metrics: dict, tags: 
         mlflow_client.log_batch(run_id, metrics=metric_list[i : i + _MAX_METRICS])
 
 
-def _log_model(mlflow_client, exp_id: str, run_id: str, screener, folder: Path):
-    """Save the calibrated model in MLflow's format and log it as the run's logged model."""
-    import mlflow.sklearn
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    signature = ModelSignature(
-        inputs=Schema([ColSpec("double", n) for n in screener.feature_names_])
+def _log_model(mlflow_client, exp_id: str, run_id: str, screener, payload, sha, folder: Path):
+    """Log the saved screener (code-free format) as the run's MLflow logged model."""
+    folder.mkdir()
+    (folder / SCREENER_FILE).write_bytes(payload)
+    (folder / "signature.json").write_text(
+        json.dumps({"inputs": list(screener.feature_names_), "sha256": sha}, indent=1)
     )
-    mlflow.sklearn.save_model(
-        screener.calibrated_,
-        str(folder),
-        signature=signature,
-        pyfunc_predict_fn="predict_proba",
-        serialization_format="cloudpickle",
-        pip_requirements=_requirements(),
+    (folder / "README.txt").write_text(
+        "A riskscreen Screener in riskscreen's code-free format. Load it with "
+        "riskscreen.tracking.load_screener(<models:/ URI>, key=... or sha256=...).\n"
     )
     logged = mlflow_client.create_logged_model(exp_id, name="model", source_run_id=run_id)
     mlflow_client.log_model_artifacts(logged.model_id, str(folder))
@@ -195,8 +184,15 @@ def track(
     evaluation=None,
     screening=None,
     register_as: str | None = None,
+    key: str | bytes | None = None,
 ) -> TrackedRun:
     """Log a fitted :class:`~riskscreen.Screener` as one MLflow run.
+
+    The screener is saved in riskscreen's code-free format (loading it runs no
+    code from the store) and, with a signing ``key``, signed with an
+    HMAC-SHA256 that only holders of the key can produce; :func:`load_screener`
+    then refuses any changed file. Without a key, keep ``TrackedRun.sha256``
+    where the store's users cannot change it, and pass it to ``load_screener``.
 
     Parameters
     ----------
@@ -216,6 +212,9 @@ def track(
         Only its band summary and counts are logged (no per-pupil rows).
     register_as : str, optional
         Register the model under this name in the model registry.
+    key : str or bytes, optional
+        The authority's signing key (default: the ``RISKSCREEN_SIGNING_KEY``
+        environment variable, if set). Never logged.
 
     Returns
     -------
@@ -233,7 +232,9 @@ def track(
         if histories is not None
         else screener.data_fingerprint_
     )
-    payload = pickle.dumps(screener, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = dumps(screener)
+    sha = sha256(payload)
+    key = key if key is not None else os.environ.get(KEY_ENV) or None
     info = screener.model_info_
     tags = {
         "riskscreen.version": info["riskscreen_version"],
@@ -242,8 +243,10 @@ def track(
         "riskscreen.data_fingerprint": fingerprint["combined"],
         "riskscreen.fit_timestamp": info["fit_timestamp"],
         "riskscreen.outcome": str(screener.outcome),
-        SHA_TAG: hashlib.sha256(payload).hexdigest(),
+        SHA_TAG: sha,
     }
+    if key is not None:
+        tags[SIGNATURE_TAG] = sign(payload, key)
     with quiet(), tempfile.TemporaryDirectory() as tmp:
         mlflow_client = client(uri)
         exp_id = _experiment_id(mlflow_client, experiment, artifact_root)
@@ -260,10 +263,12 @@ def track(
             tables.mkdir()
             _write_tables(tables, screener, fingerprint, evaluation, screening)
             mlflow_client.log_artifacts(run_id, str(tables), "tables")
-            pkl = Path(tmp) / "screener.pkl"
-            pkl.write_bytes(payload)
-            mlflow_client.log_artifact(run_id, str(pkl), "screener")
-            logged = _log_model(mlflow_client, exp_id, run_id, screener, Path(tmp) / "model")
+            saved = Path(tmp) / SCREENER_FILE
+            saved.write_bytes(payload)
+            mlflow_client.log_artifact(run_id, str(saved), "screener")
+            logged = _log_model(
+                mlflow_client, exp_id, run_id, screener, payload, sha, Path(tmp) / "model"
+            )
             version = None
             if register_as is not None:
                 version = _register(mlflow_client, register_as, logged, run_id)
@@ -277,8 +282,10 @@ def track(
         tracking_uri=uri,
         screener_uri=f"runs:/{run_id}/screener",
         model_uri=f"models:/{logged.model_id}",
+        sha256=sha,
+        signed=key is not None,
         registered_version=version,
     )
 
 
-__all__ = ["SHA_TAG", "TrackedRun", "track"]
+__all__ = ["KEY_ENV", "SHA_TAG", "SIGNATURE_TAG", "TrackedRun", "track"]

@@ -155,11 +155,12 @@ def test_tracked_fit_loads_back_identically_and_logs_no_identifiers(histories, t
         evaluation=evaluation,
         screening=screening,
         register_as="riskscreen-suspension",
+        key="k",
     )
 
-    loaded = load_screener(run.screener_uri, store=store)
+    loaded = load_screener(run.screener_uri, store=store, sha256=run.sha256)
     pd.testing.assert_frame_equal(loaded.score(h, TEST_DATE).frame, screening.frame)
-    from_registry = load_screener("models:/riskscreen-suspension/1", store=store)
+    from_registry = load_screener("models:/riskscreen-suspension/1", store=store, key="k")
     np.testing.assert_array_equal(
         from_registry.score(h, TEST_DATE).frame["score"],
         screening.frame["score"],

@@ -1,7 +1,12 @@
 """Tracking a Screener fitted on real layers; nothing identifying reaches the store."""
 
+import hashlib
+import io
 import json
 import os
+import pathlib
+import pickle
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -9,7 +14,21 @@ import pytest
 from _linked_histories import FIT_DATES, TEST_DATE
 
 from riskscreen import Screener
-from riskscreen.tracking import ArtifactIntegrityError, load_screener, track
+from riskscreen.tracking import ArtifactIntegrityError, UnsafeObjectError, load_screener, track
+from riskscreen.tracking._format import dumps, loads
+
+KEY = "the authority's signing key"
+
+
+class _Evil:
+    """Unpickling this writes a file: proof that a loader ran code from the artefact."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (pathlib.Path.write_text, (pathlib.Path(self.path), "pwned"))
+
 
 UPN = "A123456789012"
 NAME = "Zebedee Quillfeather"
@@ -54,34 +73,25 @@ def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(linked, 
         evaluation=evaluation,
         screening=screening,
         register_as="riskscreen-test",
+        key=KEY,
     )
+    assert run.signed and len(run.sha256) == 64
     assert (store / "mlflow.db").exists()
     # tracking went through its own client: MLflow's process-wide settings are untouched
     assert (mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")) == before
 
-    loaded = load_screener(run.screener_uri, store=store)
+    loaded = load_screener(run.screener_uri, store=store, key=KEY)
     again = loaded.score(histories, TEST_DATE)
     pd.testing.assert_frame_equal(again.frame, screening.frame)
-    by_registry = load_screener("models:/riskscreen-test/1", store=store)
+    by_registry = load_screener("models:/riskscreen-test/1", store=store, sha256=run.sha256)
     np.testing.assert_array_equal(
         by_registry.score(histories, TEST_DATE).frame["score"], screening.frame["score"]
     )
-    by_logged_model = load_screener(run.model_uri, store=store)
+    by_logged_model = load_screener(run.model_uri, store=store, key=KEY)
     np.testing.assert_array_equal(
         by_logged_model.score(histories, TEST_DATE).frame["score"], screening.frame["score"]
     )
-
-    # the MLflow model flavour loads by URI and predicts the calibrated probabilities
-    import mlflow
     from mlflow.tracking import MlflowClient
-
-    mlflow.set_tracking_uri(run.tracking_uri)
-    try:
-        model = mlflow.sklearn.load_model(run.model_uri)
-    finally:
-        mlflow.set_tracking_uri(None)
-    X = screening.features[screener.feature_names_]
-    np.testing.assert_allclose(model.predict_proba(X)[:, 1], screening.frame["probability"])
 
     client = MlflowClient(tracking_uri=run.tracking_uri)
     info = client.get_run(run.run_id).info
@@ -96,7 +106,8 @@ def test_tracked_fit_loads_back_with_identical_scores_and_leaks_nothing(linked, 
     for secret in (UPN, NAME, DOB, "Quillfeather", "17/06/2011"):
         assert secret not in blob
     files = [p for p in store.rglob("*") if p.is_file()]
-    assert any(p.name == "screener.pkl" for p in files)
+    assert any(p.name == "screener.rss" for p in files)
+    assert not [p for p in files if p.suffix in (".pkl", ".pickle")]  # nothing that runs code
     assert any(p.name == "feature_spec.csv" for p in files)
     for p in files:
         raw = p.read_bytes()
@@ -109,14 +120,66 @@ def scorecard(linked):
     return Screener(model="scorecard", n_bootstrap=10).fit(linked, FIT_DATES)
 
 
-def test_tampered_artifact_is_refused(scorecard, linked, tmp_path):
-    run = track(scorecard, linked, store=tmp_path)
-    (pkl,) = [p for p in tmp_path.rglob("screener.pkl")]
-    pkl.write_bytes(pkl.read_bytes() + b"\x00")
-    with pytest.raises(ArtifactIntegrityError, match="sha256"):
+def _run_artifact(tmp_path):
+    (saved,) = [p for p in (tmp_path / "artifacts").rglob("screener.rss") if "screener" in p.parts]
+    return saved
+
+
+def test_tampered_artifact_is_refused_even_with_its_stored_hash_rewritten(
+    scorecard, linked, tmp_path
+):
+    from mlflow.tracking import MlflowClient
+
+    from riskscreen.tracking._track import SHA_TAG
+
+    run = track(scorecard, linked, store=tmp_path, key=KEY)
+    saved = _run_artifact(tmp_path)
+    # an attacker who can write the store replaces the file and rewrites the hash beside it
+    evil = tmp_path / "pwned"
+    payload = pickle.dumps(_Evil(str(evil)))
+    saved.write_bytes(payload)
+    client = MlflowClient(run.tracking_uri)
+    client.set_tag(run.run_id, SHA_TAG, hashlib.sha256(payload).hexdigest())
+    for kwargs in ({"key": KEY}, {"sha256": run.sha256}):
+        with pytest.raises(ArtifactIntegrityError, match="Refusing to load"):
+            load_screener(run.screener_uri, store=tmp_path, **kwargs)
+    with pytest.raises(ArtifactIntegrityError, match="pass key= .* or sha256="):
         load_screener(run.screener_uri, store=tmp_path)
+    # even the right hash of a pickle loads nothing: the format is never unpickled
+    with pytest.raises(ArtifactIntegrityError, match="Not a riskscreen saved object"):
+        load_screener(run.screener_uri, store=tmp_path, sha256=hashlib.sha256(payload).hexdigest())
+    assert not evil.exists()  # no code from the artefact ran
     with pytest.raises(ValueError, match="'uri'"):
-        load_screener("s3://bucket/model", store=tmp_path)
+        load_screener("s3://bucket/model", store=tmp_path, key=KEY)
+
+
+def test_a_forged_state_cannot_name_a_class_outside_the_allow_list(scorecard):
+    assert loads(dumps(scorecard)).train_dates_ == scorecard.train_dates_
+    tree = {
+        "format": "riskscreen.saved-object/1",
+        "object": {"__object__": "os:system", "state": {}},
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("state.json", json.dumps(tree))
+        arrays = io.BytesIO()
+        np.savez(arrays)
+        zf.writestr("arrays.npz", arrays.getvalue())
+    with pytest.raises(ArtifactIntegrityError, match="'os:system'.* not on the list"):
+        loads(buffer.getvalue())
+
+
+def test_models_holding_functions_are_refused_at_tracking_with_a_clear_error(linked, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    model = make_pipeline(
+        FunctionTransformer(lambda X: np.nan_to_num(X)), StandardScaler(), LogisticRegression()
+    )
+    screener = Screener(model=model, n_bootstrap=5).fit(linked, FIT_DATES)
+    with pytest.raises(UnsafeObjectError, match="a function or a class of another library"):
+        track(screener, store=tmp_path)
 
 
 def test_fingerprint_ignores_identifier_columns_and_tracks_content(linked, scorecard):
@@ -133,7 +196,7 @@ def test_fingerprint_ignores_identifier_columns_and_tracks_content(linked, score
 def test_registry_set_elsewhere_is_never_contacted(scorecard, tmp_path, monkeypatch):
     elsewhere = tmp_path / "elsewhere.db"
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{elsewhere}")
-    run = track(scorecard, store=tmp_path / "store", register_as="riskscreen-registry")
+    run = track(scorecard, store=tmp_path / "store", register_as="riskscreen-registry", key=KEY)
     assert run.registered_version == "1"
     assert not elsewhere.exists()
     from mlflow.tracking import MlflowClient
