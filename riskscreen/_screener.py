@@ -38,6 +38,7 @@ from riskscreen.training import (
     TemporalSplit,
     default_baselines,
 )
+from riskscreen.training._rounds import fit_with_early_stopping
 
 logger = logging.getLogger("riskscreen")
 
@@ -200,22 +201,32 @@ class Screener(BaseEstimator):
         """A Dataset from histories at ``dates``, or a given Dataset checked against self."""
         spec = getattr(self, "spec_", None) or self.spec
         if not isinstance(histories, Dataset):
-            return build_dataset(
+            data = build_dataset(
                 histories,
                 dates,
                 spec=spec,
                 outcome=self.outcome if labels else None,
                 horizon=horizon,
             )
-        data = histories
-        if dates is not None:
-            data = data.select_dates(dates)
-        if labels and (data.y is None or data.outcome != self._outcome_name()):
+        else:
+            data = histories if dates is None else histories.select_dates(dates)
+        if len(data.X) == 0:
+            shown = ", ".join(str(pd.Timestamp(d).date()) for d in (dates or data.as_of_dates)[:5])
+            raise ValueError(
+                f"{owner}: the cohort is empty on {shown or 'the dates given'}: no pupil "
+                "meets its rule (by default: on a school roll in NC years 5-11). Check the "
+                "as-of dates against the data, or pass a cohort that fits them."
+            )
+        return self._check_labels(data, horizon, owner) if labels else data
+
+    def _check_labels(self, data: Dataset, horizon: Duration, owner: str) -> Dataset:
+        """The Dataset, once its labels are the Screener's outcome over its horizon."""
+        if data.y is None or data.outcome != self._outcome_name():
             raise ValueError(
                 f"{owner} needs a Dataset labelled with outcome {self._outcome_name()!r} "
                 f"(build_dataset(..., outcome=...)). Got outcome {data.outcome!r}."
             )
-        if labels and data.horizon is not None and data.horizon != horizon:
+        if data.horizon is not None and data.horizon != horizon:
             raise ValueError(
                 f"{owner}: the Dataset's labels use horizon {data.horizon.text!r}, the "
                 f"Screener's horizon is {horizon.text!r}; build it with the same horizon."
@@ -286,7 +297,9 @@ class Screener(BaseEstimator):
                     "outcome is too rare for these dates - add pupils or as-of dates."
                 )
         started = time.perf_counter()
-        self.model_ = self._fit_model(X_train, y_train, row_dates[in_train], split)
+        self.model_, self.early_stopping_ = fit_with_early_stopping(
+            self._make_model(), X_train, y_train, row_dates[in_train], split
+        )
         self.timings_ = {"model": time.perf_counter() - started}
         self.calibrated_ = CalibratedScorer(self.model_, method=self.calibration).fit(X_cal, y_cal)
         self.baselines_, self.baselines_skipped_ = {}, {}
@@ -338,36 +351,6 @@ class Screener(BaseEstimator):
             return LGBMRiskModel(monotone_constraints=monotone, random_state=seed)
         return LogisticScorecard(monotone_constraints=monotone)
 
-    def _fit_model(self, X_train, y_train, train_row_dates, split: TemporalSplit):
-        """Fit the model; a model with early stopping picks its rounds on a later date."""
-        model = self._make_model()
-        self.early_stopping_ = {"used": False, "reason": "the model has no early stopping"}
-        if model.get_params().get("early_stopping_rounds"):
-            try:
-                inner, held = split.holdout(train_row_dates.unique(), n_test=1)
-            except ValueError as exc:
-                self.early_stopping_ = {"used": False, "reason": str(exc)}
-            else:
-                a = np.asarray(train_row_dates.isin(inner))
-                b = np.asarray(train_row_dates.isin(held))
-                if len(np.unique(y_train[b])) < 2:
-                    reason = "a single outcome class on the held-out date"
-                    self.early_stopping_ = {"used": False, "reason": reason}
-                else:
-                    probe = clone(model).fit(
-                        X_train[a], y_train[a], eval_set=(X_train[b], y_train[b])
-                    )
-                    rounds = max(1, int(probe.best_iteration_))
-                    model.set_params(n_estimators=rounds, early_stopping_rounds=None)
-                    self.early_stopping_ = {
-                        "used": True,
-                        "validation_dates": [str(d.date()) for d in held],
-                        "n_train_rows": int(a.sum()),
-                        "n_validation_rows": int(b.sum()),
-                        "best_iteration": rounds,
-                    }
-        return model.fit(X_train, y_train)
-
     def _model_X(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.feature_names_ if c not in X.columns]
         if missing:
@@ -391,6 +374,15 @@ class Screener(BaseEstimator):
         return assign_bands(score, cutoffs=self.bands, on=self.band_on)
 
     def _compare(self, Xm, y, pupils, *, notes=(), n_bootstrap=None, bands=None) -> Comparison:
+        if n_bootstrap is not None and (
+            isinstance(n_bootstrap, bool)
+            or not isinstance(n_bootstrap, (int, np.integer))
+            or n_bootstrap < 1
+        ):
+            raise ValueError(
+                "The 'n_bootstrap' parameter of Screener.evaluate must be a positive integer. "
+                f"Got {n_bootstrap!r} instead."
+            )
         raw, proba = self._scores(Xm)
         name = self._model_name()
         scores, probs = {name: raw}, {name: proba}

@@ -1,11 +1,12 @@
 """Command-line interface: a thin typer app over the public API.
 
 Each command parses its arguments, calls the library and turns library errors
-into a clean message and a non-zero exit code.
+into one clear message and exit code 1 (``--debug`` shows the traceback too).
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+_state = {"debug": False}
 
 
 def _version_callback(value: bool) -> None:
@@ -34,8 +36,10 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
     ),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
 ) -> None:
     """riskscreen command line."""
+    _state["debug"] = debug
 
 
 def _fail(message: str) -> None:
@@ -43,31 +47,46 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+@contextlib.contextmanager
+def _library_errors():
+    """Turn what the library raises about its input into a clean message and exit code 1."""
+    try:
+        yield
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        if _state["debug"]:
+            raise
+        text = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
+        _fail(text or type(exc).__name__)
+
+
+def _output_folder(out: Path) -> None:
+    """Refuse an output path that is an existing file, before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file; give a folder (new or existing).")
+
+
 @app.command()
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the Parquet tables to."),
     pupils: int = typer.Option(20_000, "--pupils", min=1, help="Number of pupils."),
     years: int = typer.Option(5, "--years", min=1, help="Number of academic years."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same data)."),
     start_year: int = typer.Option(2019, "--start-year", help="First academic year (Sept)."),
 ) -> None:
     """Generate a synthetic local authority and write it as a validated folder.
 
     Example: riskscreen synth --pupils 20000 --years 5 --seed 1 --out synthetic_la
     """
-    from riskscreen.data import DataValidationError
     from riskscreen.datasets import make_linked_histories
 
-    try:
+    with _library_errors():
+        _output_folder(out)
         histories = make_linked_histories(
             n_pupils=pupils, n_years=years, start_year=start_year, seed=seed
         )
         histories.validate()
-    except (ValueError, DataValidationError) as exc:
-        _fail(str(exc))
-    histories.save(out)
-    summary = histories.summary()
-    typer.echo(summary.to_string())
+        histories.save(out)
+    typer.echo(histories.summary().to_string())
     typer.echo(f"Wrote {out}")
 
 
@@ -77,18 +96,17 @@ def validate(
 ) -> None:
     """Check a saved folder of linked histories and list every problem found.
 
-    Exits with code 1 and one line per problem (table, column, rows, what was
-    expected) when the data are not valid.
+    Every file is checked against the checksum recorded when it was saved, then
+    every rule of the data model. Exits with code 1 and one line per problem
+    (table, column, rows, what was expected) when the data are not valid.
 
     Example: riskscreen validate synthetic_la
     """
-    from riskscreen.data import DataValidationError, LinkedHistories
+    from riskscreen.data import LinkedHistories
 
-    try:
+    with _library_errors():
         histories = LinkedHistories.load(path)
         histories.validate()
-    except (OSError, ValueError, DataValidationError) as exc:
-        _fail(str(exc))
     typer.echo(histories.summary().to_string())
     typer.echo(f"{path}: valid ({histories.n_pupils} pupils)")
 
@@ -97,7 +115,7 @@ def validate(
 def demo(
     out: Path = typer.Option(Path("riskscreen_demo"), "--out", help="Folder for all outputs."),
     pupils: int = typer.Option(20_000, "--pupils", min=500, help="Pupils in the synthetic LA."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed."),
 ) -> None:
     """Run the end-to-end demo on a built-in synthetic local authority.
 
@@ -109,7 +127,9 @@ def demo(
     """
     from riskscreen.demo import run_demo
 
-    run_demo(out=out, n_pupils=pupils, seed=seed)
+    with _library_errors():
+        _output_folder(out)
+        run_demo(out=out, n_pupils=pupils, seed=seed)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -52,6 +52,7 @@ def run_demo(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from riskscreen import Screener
+    from riskscreen._files import atomic_path
     from riskscreen.datasets import make_linked_histories
     from riskscreen.features import build_dataset
     from riskscreen.tracking import track
@@ -112,7 +113,8 @@ def run_demo(
         )
         comparison = replace(lgbm, table=table)
         comparison_csv = out / f"comparison_{TEST_DATE}.csv"
-        comparison.to_frame().to_csv(comparison_csv)
+        with atomic_path(comparison_csv) as tmp:
+            comparison.to_frame().to_csv(tmp)
         with step("Logging the run to the local MLflow store"):
             run = track(
                 screeners["lightgbm"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -82,3 +84,39 @@ def test_validate_names_a_missing_folder(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert "nowhere" in result.output
+
+
+@pytest.mark.parametrize("case", ["a-file", "a-foreign-folder", "unwritable"])
+def test_bad_output_paths_give_one_clear_line_not_a_traceback(tmp_path, case):
+    if case == "a-file":
+        out = tmp_path / "x.txt"
+        out.write_text("keep me")
+    elif case == "a-foreign-folder":
+        out = tmp_path / "mine"
+        out.mkdir()
+        (out / "thesis.docx").write_text("keep me")
+    else:
+        out = Path("/proc/riskscreen-cannot-write-here")
+    result = runner.invoke(app, ["synth", "--pupils", "300", "--years", "1", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    if case != "unwritable":
+        assert "keep me" in (
+            out.read_text() if out.is_file() else (out / "thesis.docx").read_text()
+        )
+
+
+def test_demo_refuses_nonsense_before_any_work(tmp_path):
+    result = runner.invoke(app, ["demo", "--seed", "-1", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 2 and "greater than or equal to 0" in result.output
+    (tmp_path / "f").write_text("x")
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "f")])
+    assert result.exit_code == 1 and "is a file" in result.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "f").write_text("x")
+    result = runner.invoke(app, ["--debug", "demo", "--out", str(tmp_path / "f")])
+    assert result.exit_code == 1 and isinstance(result.exception, FileExistsError)
