@@ -17,8 +17,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from riskscreen._screener_params import check_params
 from riskscreen._screening import Screening
-from riskscreen._time import Duration, parse_duration
+from riskscreen._time import Duration
 from riskscreen._time import as_of_date as _as_of_date
 from riskscreen._time import as_of_dates as _as_of_dates
 from riskscreen.evaluation import (
@@ -26,12 +27,11 @@ from riskscreen.evaluation import (
     assign_bands,
     band_tables,
     compare_scores,
-    resolve_k,
 )
-from riskscreen.evaluation._bands import check_bands
-from riskscreen.features import Dataset, FeatureSpec, build_dataset
-from riskscreen.features._labels import parse_outcome
+from riskscreen.features import Dataset, build_dataset
+from riskscreen.features._outcome import outcome_name, parse_outcome
 from riskscreen.training import (
+    BaselineUnavailable,
     CalibratedScorer,
     LGBMRiskModel,
     LogisticScorecard,
@@ -46,7 +46,6 @@ PUPIL = "pupil_id"
 AS_OF = "as_of_date"
 #: A fit date counts as "labels complete" when at most this share of its rows is censored.
 MAX_CENSORED_SHARE = 0.5
-MODELS = ("lightgbm", "scorecard")
 
 
 def _hash_json(obj) -> str:
@@ -101,7 +100,18 @@ class Screener(BaseEstimator):
         Label window after the as-of date: ``"365D"``, ``"52W"``, ``"12M"``, ``"1Y"``.
     spec : FeatureSpec, optional
         Features to build (default: ``riskscreen.features.default_spec()``).
+    cohort : Cohort, optional
+        Who is screened (default: :class:`~riskscreen.features.SchoolCohort`, on a
+        school roll in NC years 5-11); e.g. ``SocialCareCohort()`` for children
+        known to social care on no roll, ``SpellCohort("registrations")``.
     model : "lightgbm", "scorecard" or a scikit-learn classifier
+    baselines : dict of str to estimator, optional
+        The rule baselines to compare with, by display name (default:
+        :func:`~riskscreen.training.default_baselines`): e.g. an organisation's own
+        :class:`~riskscreen.training.Checklist`, a
+        :class:`~riskscreen.training.FeatureRanker` or any scikit-learn
+        classifier. One that cannot run on the features is listed in
+        ``baselines_skipped_`` with what it needs.
     capacity : float or int, default=0.05
         Fraction of the cohort (or number of pupils) a panel can review.
     per_school : bool, default=False
@@ -127,7 +137,9 @@ class Screener(BaseEstimator):
         outcome: str = "suspension",
         horizon: str = "365D",
         spec=None,
+        cohort=None,
         model="lightgbm",
+        baselines=None,
         capacity: float | int = 0.05,
         per_school: bool = False,
         calibration: str = "isotonic",
@@ -140,7 +152,9 @@ class Screener(BaseEstimator):
         self.outcome = outcome
         self.horizon = horizon
         self.spec = spec
+        self.cohort = cohort
         self.model = model
+        self.baselines = baselines
         self.capacity = capacity
         self.per_school = per_school
         self.calibration = calibration
@@ -153,49 +167,10 @@ class Screener(BaseEstimator):
     # -- parameters --------------------------------------------------------------------------
     def _check_params(self) -> Duration:
         """Check every parameter before any data are read; return the parsed horizon."""
-        owner = "Screener"
-        parse_outcome(self.outcome, owner)
-        horizon = parse_duration(self.horizon, parameter="horizon", owner=owner)
-        try:
-            resolve_k(self.capacity, 10**9)
-        except ValueError:
-            raise ValueError(
-                "The 'capacity' parameter of Screener must be a fraction in (0, 1] or a "
-                f"positive count of pupils. Got {self.capacity!r} instead."
-            ) from None
-        if self.calibration not in ("isotonic", "sigmoid"):
-            raise ValueError(
-                "The 'calibration' parameter of Screener must be 'isotonic' or 'sigmoid'. "
-                f"Got {self.calibration!r} instead."
-            )
-        for name in ("validation_dates", "n_bootstrap"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"The {name!r} parameter of Screener must be a positive integer. "
-                    f"Got {value!r} instead."
-                )
-        check_bands(self.bands, self.band_on, owner=owner)
-        if self.spec is not None and not isinstance(self.spec, FeatureSpec):
-            raise ValueError(
-                "The 'spec' parameter of Screener must be a FeatureSpec or None. "
-                f"Got {type(self.spec).__name__} instead."
-            )
-        if isinstance(self.model, str):
-            if self.model not in MODELS:
-                raise ValueError(
-                    "The 'model' parameter of Screener must be 'lightgbm', 'scorecard' or a "
-                    f"scikit-learn classifier. Got {self.model!r} instead."
-                )
-        elif not (hasattr(self.model, "fit") and hasattr(self.model, "predict_proba")):
-            raise ValueError(
-                "The 'model' parameter of Screener must be 'lightgbm', 'scorecard' or a "
-                f"scikit-learn classifier with predict_proba. Got {type(self.model).__name__}."
-            )
-        return horizon
+        return check_params(self)
 
     def _outcome_name(self) -> str:
-        return "|".join(parse_outcome(self.outcome, "Screener"))
+        return "|".join(outcome_name(p) for p in parse_outcome(self.outcome, "Screener"))
 
     def _dataset(self, histories, dates, horizon: Duration, *, labels: bool, owner: str):
         """A Dataset from histories at ``dates``, or a given Dataset checked against self."""
@@ -205,6 +180,7 @@ class Screener(BaseEstimator):
                 histories,
                 dates,
                 spec=spec,
+                cohort=self.cohort,
                 outcome=self.outcome if labels else None,
                 horizon=horizon,
             )
@@ -282,7 +258,15 @@ class Screener(BaseEstimator):
                 "Pass earlier as-of dates."
             )
         train_dates, cal_dates = split.holdout(complete, n_test=n_val)
-        self.feature_names_ = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
+        other = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        if other:
+            raise ValueError(
+                f"Screener.fit: the features {other[:10]} are not numbers (e.g. categories). "
+                "Encode them as numbers first (one 0/1 column per category, as the feature "
+                "engine's 'any' or 'count' with a where= filter gives); no column is dropped "
+                "silently."
+            )
+        self.feature_names_ = list(X.columns)
         keep = ~censored
         in_train = keep & row_dates.isin(train_dates)
         in_cal = keep & row_dates.isin(cal_dates)
@@ -303,12 +287,13 @@ class Screener(BaseEstimator):
         self.timings_ = {"model": time.perf_counter() - started}
         self.calibrated_ = CalibratedScorer(self.model_, method=self.calibration).fit(X_cal, y_cal)
         self.baselines_, self.baselines_skipped_ = {}, {}
-        for name, baseline in default_baselines().items():
+        baselines = default_baselines() if self.baselines is None else self.baselines
+        for name, baseline in baselines.items():
             try:
-                self.baselines_[name] = baseline.fit(X_train, y_train)
-            except ValueError as exc:  # the spec lacks the columns this rule reads
-                self.baselines_skipped_[name] = str(exc)
-                logger.warning("Rule baseline %r skipped: %s", name, exc)
+                self.baselines_[name] = clone(baseline).fit(X_train, y_train)
+            except BaselineUnavailable as exc:  # the features lack the columns this rule reads
+                self.baselines_skipped_[name] = "needs " + ", ".join(exc.needs)
+                logger.warning("Rule baseline %r not available: %s", name, exc)
         self.train_dates_ = [str(d.date()) for d in train_dates]
         self.calibration_dates_ = [str(d.date()) for d in cal_dates]
         self.n_train_rows_ = int(in_train.sum())

@@ -63,7 +63,7 @@ class Screening:
         pupils = X.index.get_level_values("pupil_id")
         ranks = rank_at_capacity(
             score,
-            tiebreak=pupils.to_numpy(),
+            tiebreak=pd.factorize(pupils, sort=True)[0],  # keys may be numbers or text
             capacity=capacity,
             schools=info["school_id"],
             per_school=per_school,

@@ -232,7 +232,9 @@ def test_baselines_whose_columns_are_missing_are_skipped_and_said(linked, caplog
     s = Screener(model="scorecard", spec=spec, n_bootstrap=5).fit(linked, FIT_DATES)
     assert set(s.baselines_skipped_) == {"prior_suspensions", "roni_checklist"}
     assert list(s.validation_.table.index) == ["scorecard", "attendance"]
-    assert "Rule baseline 'prior_suspensions' skipped" in caplog.text
+    assert "Rule baseline 'prior_suspensions' not available" in caplog.text
+    needs = s.baselines_skipped_["prior_suspensions"]
+    assert needs == "needs suspension_count_1y, suspension_count_all"
 
 
 def test_screening_writes_csv_atomically_and_renders(fitted, linked, tmp_path):

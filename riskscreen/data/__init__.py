@@ -17,6 +17,9 @@ given as an object or a folder. The pandera schema of each table
 """
 
 from riskscreen.data._linked import LinkedHistories, as_histories
+from riskscreen.data._returns import read_returns
+from riskscreen.data._returns_read import Rejection, ReturnsError
+from riskscreen.data._returns_report import ReturnsReport
 from riskscreen.data._schemas import table_schema
 from riskscreen.data._tables import TABLE_NAMES, TABLES, ColumnSpec, CustomSource, TableSpec
 from riskscreen.data._validation import DataValidationError, Problem
@@ -29,7 +32,11 @@ __all__ = [
     "DataValidationError",
     "LinkedHistories",
     "Problem",
+    "Rejection",
+    "ReturnsError",
+    "ReturnsReport",
     "TableSpec",
     "as_histories",
+    "read_returns",
     "table_schema",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.data._schemas import dtype_words
-from riskscreen.data._tables import BOOL, DATE, FLOAT, ID, INT, NULLABLE_INT, STR, TABLES
+from riskscreen.data._tables import BOOL, DATE, FLOAT, ID, INT, KEY, NULLABLE_INT, STR, TABLES
 from riskscreen.data._validation_report import Problem, example_rows, values_words
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -123,8 +123,28 @@ def _to_text(
     return out
 
 
+def _to_key(
+    series: pd.Series, present: pd.Series, missing: np.ndarray, bad: np.ndarray, canonical: str
+) -> pd.Series:
+    """Whole numbers stay numbers; text stays text, as given (never hashed or renumbered).
+
+    Text becomes int64 only when every value is the plain spelling of a whole
+    number ("17", not "017" or "17.0"), so no key changes by being read.
+    """
+    if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return _to_numbers(series, present, missing, bad, ID)
+    if pd.api.types.is_float_dtype(series.dtype):
+        return _to_numbers(series, present, missing, bad, ID)
+    text = present.astype(str).str.strip()
+    plain = text.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").to_numpy(dtype=bool)
+    if plain.all() and len(text):
+        return _to_numbers(series, present, missing, bad, ID)
+    return _to_text(series, present, missing, bad, STR)
+
+
 _CONVERTERS: dict[str, _Converter] = {
     DATE: _to_dates,
+    KEY: _to_key,
     ID: _to_numbers,
     INT: _to_numbers,
     NULLABLE_INT: _to_numbers,
@@ -167,7 +187,36 @@ def coerce_column(series: pd.Series, canonical: str) -> tuple[pd.Series, pd.Seri
     return out, pd.Series(bad, index=series.index)
 
 
-def coerce_table(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def key_kind(frames) -> str:
+    """ID when every ``pupil_id`` of every table is a whole number, else STR (text keys).
+
+    One kind for all tables, so pupil 17 is the same key everywhere; text such as
+    ``"017"`` or ``"A17"`` keeps every key as text, exactly as given.
+    """
+    for frame in frames:
+        if not isinstance(frame, pd.DataFrame) or "pupil_id" not in frame.columns:
+            continue
+        column = frame["pupil_id"]
+        if not isinstance(column, pd.Series):
+            continue
+        if pd.api.types.is_integer_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+            column.dtype
+        ):
+            continue
+        present = column.dropna()
+        if pd.api.types.is_float_dtype(column.dtype):
+            if (present % 1 == 0).all():
+                continue
+            return STR
+        text = present.astype(str).str.strip()
+        if not text.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").all():
+            return STR
+    return ID
+
+
+def coerce_table(
+    name: str, frame: pd.DataFrame, *, key: str | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Convert the canonical columns of a table, reporting values that could not be read.
 
     Columns other than the canonical ones are kept as they are. Values that
@@ -180,6 +229,9 @@ def coerce_table(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Pro
         A canonical table name.
     frame : DataFrame
         The table as found.
+    key : {ID, STR} or None
+        The kind of ``pupil_id`` (:func:`key_kind` of all the tables); None
+        decides from this table alone.
 
     Returns
     -------
@@ -195,10 +247,11 @@ def coerce_table(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Pro
     for column, col in spec.columns.items():
         if column not in out.columns or not isinstance(out[column], pd.Series):
             continue
-        converted, bad = coerce_column(out[column], col.dtype)
+        canonical = key if (col.dtype == KEY and key is not None) else col.dtype
+        converted, bad = coerce_column(out[column], canonical)
         out[column] = converted
         mask = bad.to_numpy()
-        if col.dtype != STR and mask.any():  # anything can be read as text
+        if canonical != STR and mask.any():  # anything can be read as text
             problems.append(
                 Problem(
                     name,

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from riskscreen.data._coerce import key_kind
 from riskscreen.data._io import check_source_name
 from riskscreen.data._tables import TABLE_NAMES, TABLES, CustomSource
 from riskscreen.data._validation import DataValidationError, coerce_table, find_problems
@@ -64,9 +65,10 @@ def histories_from_frames(cls, frames: Mapping[str, pd.DataFrame], *, coerce: bo
         )
     converted = {}
     problems = []
+    key = key_kind(frames.values())
     for name, frame in frames.items():
         if coerce and isinstance(frame, pd.DataFrame):
-            frame, found = coerce_table(name, frame)
+            frame, found = coerce_table(name, frame, key=key)
             problems += found
         converted[name] = frame
     histories = cls(**converted)

@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.data._rules_table import is_good
-from riskscreen.data._tables import DATE, ID, TableSpec
+from riskscreen.data._tables import DATE, ID, KEY, TableSpec
 from riskscreen.data._validation_report import Problem, mask_problem
 
 # Tables whose school_id must refer to the schools table (when it has rows).
 _SCHOOL_TABLES = ("enrolments", "attendance", "exclusions")
+
+
+def _is_text(dtype) -> bool:
+    return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
 
 
 class PupilIndex:
@@ -36,7 +40,7 @@ class PupilIndex:
         self.birth: pd.Series | None = None
         if not isinstance(pupils, pd.DataFrame) or pupils.columns.duplicated().any():
             return
-        if "pupil_id" in pupils.columns and is_good(pupils["pupil_id"], ID):
+        if "pupil_id" in pupils.columns and is_good(pupils["pupil_id"], KEY):
             ids = pupils["pupil_id"]
             self.ids = ids[ids.notna()]
             if "birth_month" in pupils.columns and is_good(pupils["birth_month"], DATE):
@@ -69,6 +73,20 @@ class PupilIndex:
         if self.ids is None:
             return []
         ids = frame[id_column]
+        if len(ids) and _is_text(ids.dtype) != _is_text(self.ids.dtype):
+            kind = "text" if _is_text(self.ids.dtype) else "whole numbers"
+            got = "text" if _is_text(ids.dtype) else "whole numbers"
+            return [
+                Problem(
+                    name,
+                    id_column,
+                    "dtype",
+                    int(ids.notna().sum()),
+                    (),
+                    f"expected pupil keys of the same kind as pupils.pupil_id ({kind})",
+                    got,
+                )
+            ]
         present = ids.notna().to_numpy()
         known = ids.isin(self.ids).to_numpy(dtype=bool, na_value=False)
         problems = [

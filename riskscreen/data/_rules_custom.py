@@ -13,7 +13,7 @@ from riskscreen.data._io import check_source_name
 from riskscreen.data._rules_cross import PupilIndex
 from riskscreen.data._rules_table import date_order_problem, dtype_problem, frame_problem, is_good
 from riskscreen.data._schemas import EARLIEST_DATE, LATEST_DATE, PLAUSIBLE_EXPECTED
-from riskscreen.data._tables import DATE, ID, TABLES, CustomSource
+from riskscreen.data._tables import DATE, KEY, TABLES, CustomSource
 from riskscreen.data._validation_report import Problem, mask_problem
 
 
@@ -80,8 +80,8 @@ def check_custom(name: str, entry: object, pupils: PupilIndex) -> list[Problem]:
                 Problem(name, column, "missing_column", n, (), f"expected required column {column}")
             )
     id_ok = source.id_column in frame.columns
-    if id_ok and not is_good(frame[source.id_column], ID):
-        problems.append(dtype_problem(name, source.id_column, frame[source.id_column], ID))
+    if id_ok and not is_good(frame[source.id_column], KEY):
+        problems.append(dtype_problem(name, source.id_column, frame[source.id_column], KEY))
         id_ok = False
     dates = [
         c

@@ -41,6 +41,7 @@ from riskscreen.data._tables import (
     FLOAT,
     ID,
     INT,
+    KEY,
     NULLABLE_INT,
     STR,
     TABLES,
@@ -81,6 +82,7 @@ class CheckInfo:
 _DTYPE_WORDS = {
     DATE: "a datetime64 dtype of any unit (canonical datetime64[us])",
     ID: "an integer dtype (canonical int64)",
+    KEY: "an integer dtype (canonical int64) or a pandas string dtype (str)",
     INT: "an integer dtype (canonical int64)",
     NULLABLE_INT: "an integer dtype (canonical Int64)",
     FLOAT: "a float dtype (canonical float64)",
@@ -104,6 +106,10 @@ def dtype_matches(dtype: object, canonical: str) -> bool:
             return isinstance(dtype, np.dtype) and dtype.kind == "M"
         if canonical in (ID, INT, NULLABLE_INT):
             return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if canonical == KEY:
+            return isinstance(dtype, pd.StringDtype) or (
+                pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            )
         if canonical == FLOAT:
             return (
                 pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)

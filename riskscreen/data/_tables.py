@@ -6,7 +6,8 @@ synthetic generator, the loaders and the feature engine all read it.
 
 Canonical dtypes
 ----------------
-- identifiers (``pupil_id``, ``school_id``): ``int64`` pseudonymous keys;
+- ``pupil_id``: a pseudonymous key, whole numbers (``int64``) or text (``str``),
+  kept as given (the same kind in every table); ``school_id``: ``int64``;
 - dates: ``datetime64[us]`` (day precision, time part always midnight);
   ``NaT`` marks an open spell (no end yet) where the column is nullable;
 - codes: pandas ``str`` dtype, values from the code sets in :mod:`._codes`;
@@ -23,6 +24,8 @@ from riskscreen.data import _codes
 
 DATE = "datetime64[us]"
 ID = "int64"
+#: A pupil's key: whole numbers (int64) or text (str), kept as given.
+KEY = "key"
 INT = "int64"
 NULLABLE_INT = "Int64"
 FLOAT = "float64"
@@ -90,7 +93,7 @@ def _c(dtype: str, description: str = "", **kw) -> ColumnSpec:
 
 def _ids(*names: str) -> dict[str, ColumnSpec]:
     """Key columns referring to another table (``pupil_id``, ``school_id``)."""
-    return {name: _c(ID) for name in names}
+    return {name: _c(KEY if name == "pupil_id" else ID) for name in names}
 
 
 def _spell_dates() -> dict[str, ColumnSpec]:
@@ -132,15 +135,22 @@ PUPILS = TableSpec(
     name="pupils",
     row="pupil",
     columns={
-        "pupil_id": _c(ID, "Pseudonymous pupil key"),
-        "birth_month": _c(DATE, "First day of the month of birth"),
-        "sex": _c(STR, "Sex (M/F/U)", codes=_codes.SEX_CODES),
-        "ethnicity": _c(STR, "Ethnicity (minor-group code)", codes=_codes.ETHNICITY_CODES),
-        "first_language": _c(STR, "First language code (ENG, OTH, ...)", nullable=True),
+        "pupil_id": _c(KEY, "Pseudonymous pupil key (whole numbers or text)"),
+        "birth_month": _c(
+            DATE, "First day of the month of birth (the school cohort needs it)", required=False
+        ),
+        "sex": _c(STR, "Sex (M/F/U)", codes=_codes.SEX_CODES, required=False),
+        "ethnicity": _c(
+            STR, "Ethnicity (minor-group code)", codes=_codes.ETHNICITY_CODES, required=False
+        ),
+        "first_language": _c(
+            STR, "First language code (ENG, OTH, ...)", nullable=True, required=False
+        ),
         "idaci_decile": _c(
             NULLABLE_INT,
             "IDACI decile of home neighbourhood (1 = most deprived)",
             nullable=True,
+            required=False,
             min_value=1,
             max_value=10,
         ),
@@ -328,5 +338,9 @@ def empty_table(name: str):
 
     spec = TABLES[name]
     return pd.DataFrame(
-        {c: pd.Series([], dtype=s.dtype) for c, s in spec.columns.items() if s.required}
+        {
+            c: pd.Series([], dtype=ID if s.dtype == KEY else s.dtype)
+            for c, s in spec.columns.items()
+            if s.required
+        }
     )

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from riskscreen.data._tables import DATE, TABLES, CustomSource
+from riskscreen.data._tables import DATE, KEY, TABLES, CustomSource
 
 _DUCK_TYPES = {
     "datetime64[us]": "TIMESTAMP",
@@ -77,6 +77,8 @@ class SourceInfo:
     #: knowledge dates (see :data:`RECORDED`, :data:`END_RECORDED`), when the source has them
     recorded: str | None = None
     end_recorded: str | None = None
+    #: the columns the source data really hold (the view adds absent optional ones as NULL)
+    present: frozenset[str] = frozenset()
 
     @property
     def is_spell(self) -> bool:
@@ -123,6 +125,8 @@ class TableViews:
         self.info: dict[str, SourceInfo] = {}
         self._frames: dict[str, pd.DataFrame] = {}
         self._custom: dict[str, CustomSource] = {}
+        #: the SQL type of pupil keys (text or whole numbers), decided by the pupils table
+        self.key_type = "BIGINT"
         try:
             for name, rel in histories._relations().items():
                 self._add(name, rel, histories)
@@ -161,8 +165,11 @@ class TableViews:
         spec = TABLES[name]
         have = self._describe(rel)
         select = []
+        if name == "pupils" and have.get("pupil_id", "").upper() == "VARCHAR":
+            self.key_type = "VARCHAR"
         for col, cs in spec.columns.items():
-            kind = _DUCK_TYPES[cs.dtype]
+            # pupil keys are whole numbers or text, as given: one type in every table
+            kind = self.key_type if cs.dtype == KEY else _DUCK_TYPES[cs.dtype]
             if col in have:
                 select.append(f"CAST({quote(col)} AS {kind}) AS {quote(col)}")
             elif cs.required:
@@ -185,7 +192,7 @@ class TableViews:
         else:
             date, end, req = spec.event_date, spec.end_date, (spec.event_date,)
         id_col = "school_id" if name == "schools" else "pupil_id"
-        info = SourceInfo(name, quote(name), id_col, date, end, cols, req)
+        info = SourceInfo(name, quote(name), id_col, date, end, cols, req, present=frozenset(have))
         if name not in NOT_EVENTS:
             self._knowledge(info)
         self.info[name] = info
@@ -215,7 +222,12 @@ class TableViews:
                 f"A custom table cannot be called {name!r}: that is a canonical table name."
             )
         view = quote(f"custom_{name}")
-        self.con.execute(f"CREATE VIEW {view} AS SELECT * FROM {rel}")
+        have = self._describe(rel)
+        key = ""
+        if src.id_column in have:
+            ident = quote(src.id_column)
+            key = f" REPLACE (CAST({ident} AS {self.key_type}) AS {ident})"
+        self.con.execute(f"CREATE VIEW {view} AS SELECT *{key} FROM {rel}")
         cols = self._describe(view)
         for role, col in (
             ("id_column", src.id_column),
@@ -242,6 +254,7 @@ class TableViews:
             cols,
             (src.date_column,),
             custom=True,
+            present=frozenset(cols),
         )
         self._knowledge(info)
         self.info[name] = info

@@ -15,10 +15,26 @@ and effect estimates can be checked against a known truth.
 :func:`calibration_report` compares any :class:`~riskscreen.data.LinkedHistories`
 (synthetic or loaded) with the published figures the generator was tuned to;
 each target cites the DfE publication it comes from.
+
+:func:`write_returns` writes a synthetic authority in the shapes of the returns a
+real one holds (school census extracts, the CIN census XML, the SSDA903, case
+records and local registers) with made-up identities and realistic identity
+noise, and returns a :class:`ReturnsTruth` saying whose each record is, so
+:func:`riskscreen.data.read_returns` and its linkage can be tested end to end.
 """
 
 from riskscreen.datasets._calibration import calibration_report
+from riskscreen.datasets._learners import make_learner_histories
+from riskscreen.datasets._returns_truth import ReturnsTruth
+from riskscreen.datasets._returns_writer import write_returns
 from riskscreen.datasets._synthetic import make_linked_histories
 from riskscreen.datasets._truth import SyntheticTruth
 
-__all__ = ["SyntheticTruth", "calibration_report", "make_linked_histories"]
+__all__ = [
+    "ReturnsTruth",
+    "SyntheticTruth",
+    "calibration_report",
+    "make_learner_histories",
+    "make_linked_histories",
+    "write_returns",
+]

@@ -80,7 +80,8 @@ def _schools(sim: Simulation, pid_map: np.ndarray) -> pd.DataFrame:
     names = np.array(
         [f"Synthetic Primary {i + 1}" for i in range(sim.n_prim)]
         + [f"Synthetic Secondary {i + 1}" for i in range(sim.n_sec)]
-        + [f"Synthetic Alternative Provision {i + 1}" for i in range(sim.n_ap)],
+        + [f"Synthetic Alternative Provision {i + 1}" for i in range(sim.n_ap)]
+        + [f"Synthetic Special School {i + 1}" for i in range(sim.n_sp)],
         dtype=object,
     )
     return _frame(
@@ -207,13 +208,19 @@ def _missing_education(sim: Simulation, pid_map: np.ndarray) -> pd.DataFrame:
 
 
 def _interventions(sim: Simulation, pid_map: np.ndarray) -> pd.DataFrame:
+    """The schools' interventions, and managed moves (a trial at another school)."""
     iv = sim.r_int.collect()
-    end = np.where(iv["end"] > sim.cal.window_end, NAT, iv["end"])
+    mm = sim.r_mm.collect()
+    kinds = np.concatenate([iv["kind"], np.full(len(mm["pid"]), len(INTERVENTION_KINDS))])
+    start = np.concatenate([iv["start"], mm["start"]])
+    end = np.concatenate([iv["end"], mm["end"]])
+    end = np.where(end > sim.cal.window_end, NAT, end)
+    keep = start <= sim.cal.window_end
     return _frame(
-        pupil_id=pid_map[iv["pid"]],
-        kind=str_column(iv["kind"], INTERVENTION_KINDS),
-        start_date=to_datetime(iv["start"]),
-        end_date=to_datetime(end),
+        pupil_id=pid_map[np.concatenate([iv["pid"], mm["pid"]])][keep],
+        kind=str_column(kinds, [*INTERVENTION_KINDS, "managed_move"])[keep].reset_index(drop=True),
+        start_date=to_datetime(start)[keep],
+        end_date=to_datetime(end)[keep],
     )
 
 

@@ -28,8 +28,9 @@ import pandas as pd
 from riskscreen.datasets._census import academic_year, pupil_years
 from riskscreen.datasets._targets import TARGETS, Target
 
-# generated value, tolerance, note; None when the data cannot give the figure
-_Result = tuple[float, float, str] | None
+# generated value, tolerance, note (and the tolerance type, when it is not the target's
+# own); None when the data cannot give the figure
+_Result = tuple[float, float, str] | tuple[float, float, str, str] | None
 
 _BOUNDS = {
     "relative": lambda t, k: (t * (1 - k), t * (1 + k)),
@@ -84,8 +85,9 @@ def calibration_report(histories) -> pd.DataFrame:
         if result is None:
             continue
         generated, tolerance, note = float(result[0]), float(result[1]), result[2]
+        kind = result[3] if len(result) > 3 else t.tolerance_type
         target = float(t.target)
-        lower, upper = _BOUNDS[t.tolerance_type](target, tolerance)
+        lower, upper = _BOUNDS[kind](target, tolerance)
         within = generated >= lower - 1e-12 and generated <= upper + 1e-12
         rows.append(
             {
@@ -94,7 +96,7 @@ def calibration_report(histories) -> pd.DataFrame:
                 "target": target,
                 "generated": generated,
                 "tolerance": tolerance,
-                "tolerance_type": t.tolerance_type,
+                "tolerance_type": kind,
                 "lower": lower,
                 "upper": upper,
                 "within": bool(within),
@@ -148,6 +150,8 @@ class _Data:
             "children in need (31 March)": py["cin"].to_numpy(),
             "child protection plan (31 March)": py["cp"].to_numpy(),
             "looked after (31 March)": py["lac"].to_numpy(),
+            "special school": py["special"].to_numpy(),
+            "Y11": (py["ncy"] == 11).to_numpy(),
             "White British": eth == "WBRI",
             "Black Caribbean": eth == "BCRB",
             "White & Black Caribbean": eth == "MWBC",
@@ -180,19 +184,18 @@ class _Data:
 # ---------------------------------------------------------------------------------------
 # Tolerances
 # ---------------------------------------------------------------------------------------
-def _relative(target: float, base: float, n: float, deff: float, at: str = "") -> tuple[float, str]:
-    """The larger of the model tolerance and 3 binomial SEs x sqrt(deff), relative."""
-    se = math.sqrt((1 - target) / (target * n)) if n > 0 else 0.0
-    samp = 3 * math.sqrt(deff) * se
-    tol = max(base, samp)
-    note = (
-        f"sampling: 3 SE x sqrt(deff={deff:g}) at n={int(n)}{at}"
-        if samp > base
-        else f"model tolerance (3 SE sampling = {samp:.0%})"
-    )
-    if tol >= 1:
-        note += "; lower bound 0: at this sample size only an excess can be detected"
-    return tol, note
+def _relative(target: float, base: float, n: float, deff: float, at: str = "") -> tuple:
+    """The model tolerance (relative), or a sampling tolerance where the data are too few.
+
+    The sampling tolerance is a factor, 3 binomial standard errors of the log rate
+    x sqrt(deff): its lower bound is always above zero, so a rare figure can fail
+    both ways, and it narrows as the authority grows.
+    """
+    se = math.sqrt((1 - target) / (target * n)) if n > 0 else math.inf
+    k = 3 * math.sqrt(deff) * se
+    if k <= math.log1p(base):
+        return base, f"model tolerance (3 SE sampling = x{math.exp(k):.2f})"
+    return math.exp(k), f"sampling: 3 SE(log) x sqrt(deff={deff:g}) at n={int(n)}{at}", "factor"
 
 
 def _fixed(generated, t: Target) -> _Result:
@@ -328,6 +331,16 @@ def _missing_sex_share(data: _Data, t: Target, kind: str, sex: str) -> _Result:
     return _fixed(float((sel["sex"] == sex).mean()), t)
 
 
+def _fsm6_ratio(data: _Data, t: Target) -> _Result:
+    """Ever-6 FSM share over census-day FSM share, among the group's pupil-years that
+    the data reach six years back from."""
+    py = data.py[data.groups[t.group] & data.py["fsm6"].notna()]
+    if len(py) == 0:
+        return None
+    ratio = py.groupby("year")["fsm6"].mean() / py.groupby("year")["fsm"].mean()
+    return _fixed(float(ratio.mean()), t)
+
+
 def _boys_share(data: _Data, t: Target) -> _Result:
     """Boys' share of the group's pupil-years."""
     return _fixed(data.py.loc[data.groups[t.group], "male"].mean(), t)
@@ -355,4 +368,5 @@ _FIGURES: dict[str, Callable[[_Data, Target], _Result]] = {
     "boys' share of pupils with a CME spell": partial(_missing_sex_share, kind="cme", sex="M"),
     "girls' share of pupils with an EHE spell": partial(_missing_sex_share, kind="ehe", sex="F"),
     "boys' share": _boys_share,
+    "ever-6 FSM share over census-day FSM share": _fsm6_ratio,
 }

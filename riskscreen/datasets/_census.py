@@ -12,6 +12,7 @@ compulsory-age children (Y1-Y11).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 _SOCIAL_CARE_CIN = ("referral", "assessment", "cin_plan", "cp_plan", "looked_after")
@@ -48,8 +49,11 @@ def pupil_years(h) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``pupil_id``, ``year``, ``ncy``, ``male``, ``female``, ``ethnicity``,
         ``eal``, ``fsm``, ``sen`` (``"none"``, ``"K"`` or ``"E"``),
         ``primary_need``, ``cin``, ``cp``, ``lac``, ``cino`` (in need but on
-        neither a plan nor looked after), ``suspensions``, ``susp_sessions``,
-        ``px``, ``possible``, ``absent`` and ``unauthorised`` (sessions).
+        neither a plan nor looked after), ``special`` (on the roll of a special
+        school), ``fsm6`` (eligible for FSM at some time in the six years to the
+        census; missing where the data do not reach back six years),
+        ``suspensions``, ``susp_sessions``, ``px``, ``possible``, ``absent`` and
+        ``unauthorised`` (sessions).
     stocks : DataFrame
         Per year: ``population`` (compulsory-age children on roll or missing
         or home educated on the autumn census day), ``cme`` and ``ehe``.
@@ -61,6 +65,12 @@ def pupil_years(h) -> tuple[pd.DataFrame, pd.DataFrame]:
     att = h.attendance
     exc = h.exclusions
     years = sorted(set(academic_year(att["period_start"]).unique().tolist()))
+    special = (
+        set(h.schools.loc[h.schools["phase"] == "special", "school_id"])
+        if ("phase" in h.schools)
+        else set()
+    )
+    fsm_from = h.fsm["start_date"].min() if len(h.fsm) else pd.NaT
     att_ay = academic_year(att["period_start"]).to_numpy()
     exc_ay = academic_year(exc["start_date"]).to_numpy()
     rows = []
@@ -69,8 +79,14 @@ def pupil_years(h) -> tuple[pd.DataFrame, pd.DataFrame]:
         jan = _nth_weekday(y + 1, 1, 3, 3)
         oct_ = _nth_weekday(y, 10, 3, 1)
         mar31 = pd.Timestamp(year=y + 1, month=3, day=31)
-        on = enrol.loc[_open_at(enrol, "entry_date", "leaving_date", jan), "pupil_id"].unique()
+        open_jan = enrol[_open_at(enrol, "entry_date", "leaving_date", jan)]
+        on = open_jan["pupil_id"].unique()
         py = pd.DataFrame({"pupil_id": on, "year": y})
+        py["special"] = (
+            py["pupil_id"]
+            .isin(open_jan.loc[open_jan["school_id"].isin(special), "pupil_id"])
+            .to_numpy()
+        )
         py["ncy"] = (y - 5 - birth_ay.reindex(on)).to_numpy()
         py = py[(py["ncy"] >= 0) & (py["ncy"] <= 11)]
         py["male"] = (pupils["sex"].reindex(py["pupil_id"]) == "M").to_numpy()
@@ -80,6 +96,12 @@ def pupil_years(h) -> tuple[pd.DataFrame, pd.DataFrame]:
         py["eal"] = (lang.notna() & (lang != "ENG")).to_numpy()
         fsm_ids = h.fsm.loc[_open_at(h.fsm, "start_date", "end_date", jan), "pupil_id"]
         py["fsm"] = py["pupil_id"].isin(fsm_ids).to_numpy()
+        six = jan - pd.DateOffset(years=6)
+        ever = h.fsm[
+            (h.fsm["start_date"] <= jan) & (h.fsm["end_date"].isna() | (h.fsm["end_date"] >= six))
+        ]
+        covered = pd.notna(fsm_from) and fsm_from <= six
+        py["fsm6"] = py["pupil_id"].isin(ever["pupil_id"]).astype(float) if covered else np.nan
         sen = h.sen[_open_at(h.sen, "start_date", "end_date", jan)]
         sen = sen.sort_values("provision").drop_duplicates("pupil_id", keep="first")  # E < K
         sen = sen.set_index("pupil_id")

@@ -108,7 +108,24 @@ EHE_REASONS = ["mental_health", "philosophical", "lifestyle", "dissatisfaction",
                 "avoid_exclusion", "other", "unknown"]  # fmt: skip
 EHE_REASON_W = [16, 14, 9, 14, 5, 14, 28]
 INTERVENTION_KINDS = ["mentoring", "early_help"]
-PHASES = ["primary", "secondary", "ap"]  # school phase codes 0, 1, 2
+PHASES = ["primary", "secondary", "ap", "special"]  # school phase codes 0, 1, 2, 3
+# Special schools: about 1.8% of pupils (DfE 2022/23: 0.15m of 8.43m), ~150 a school;
+# chance that a pupil with an EHC plan from school entry attends one, by primary need.
+SPECIAL_SHARE, SPECIAL_SIZE = 0.018, 150
+SPECIAL_NEED_P = {
+    "PMLD": 1.0,
+    "SLD": 1.0,
+    "MSI": 0.9,
+    "ASD": 0.85,
+    "SEMH": 0.7,
+    "PD": 0.7,
+    "MLD": 0.5,
+    "SLCN": 0.3,
+    "OTH": 0.3,
+}
+# Previously looked-after children (adopted, special guardianship, child arrangements
+# order): 0.39%, 0.28% and 0.08% of pupils (DfE PLAA 2023/24).
+PLAA_SHARES = (0.0039, 0.0028, 0.0008)
 
 # States of a pupil in the school system.
 NOT_ARRIVED, ON_ROLL, CME, EHE, GONE, WAIT = 0, 1, 2, 3, 4, 5
@@ -134,7 +151,7 @@ COEF: dict[str, float] = {
     "fsm0": -1.75,  # tuned: ~24% eligible at the January census
     "fsm_dep": 1.5,
     "fsm_fam": 0.3,
-    "fsm_switch": 0.12 / 13,
+    "fsm_switch": 0.12 / 13 / 20,  # tuned: ever-6 share ~1.1x the census-day share
     # SEN: latent severity -> true level
     "sen_male": 0.4,
     "sen_dep": 0.35,
@@ -144,10 +161,10 @@ COEF: dict[str, float] = {
     "ehcp_male": 0.55,
     "ehcp_severity": 0.8,
     # behaviour incidents (weekly log-hazard)
-    "inc0": -8.48,  # tuned: one-plus suspension ~4% (1% primary, 8% secondary)
+    "inc0": -8.40,  # tuned: one-plus suspension ~4% (1% primary, 8% secondary)
     "inc_need": 0.85,
     "inc_male": 0.3,
-    "inc_fsm": 1.2,
+    "inc_fsm": 1.05,  # tuned with the low FSM churn: FSM vs not ratios
     "inc_sen_k": 0.1,
     "inc_sen_e": -0.3,
     "inc_semh": 1.4,
@@ -206,6 +223,11 @@ COEF: dict[str, float] = {
     "transfer0": -8.0,
     "transfer_recent": 0.5,
     "transfer_need": 0.2,
+    # managed moves: a secondary school moves a pupil with recent incidents to another
+    # school instead of excluding (a modelling choice: about 0.2% of secondary pupils a year)
+    "mm0": -9.7,
+    "mm_recent": 1.6,
+    "mm_weeks": 12,
     "cme_resolve": 0.085,
     "cme_await_resolve": 0.3,
     "cme_reenrol": 0.55,
@@ -234,6 +256,8 @@ COEF: dict[str, float] = {
     "placement_mean_weeks": 58.0,  # tuned: LAC ~0.7%
     "early_help0": -7.3,
     "early_help_need": 0.6,
+    # previously looked after: adjusted behaviour log-multiplier (raw 1.5-3x published)
+    "inc_plaa": math.log(1.6),
 }
 
 # NC year R..Y11 log-multipliers on behaviour incidents (tuned: peak Y9, secondary ~8x

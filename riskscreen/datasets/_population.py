@@ -20,8 +20,13 @@ from riskscreen.datasets._constants import (
     NEEDS,
     NOT_ARRIVED,
     ON_ROLL,
+    PLAA_SHARES,
+    PLACEMENTS,
     SEMH,
     SEX_MALE_SHARE,
+    SPECIAL_NEED_P,
+    SPECIAL_SHARE,
+    SPECIAL_SIZE,
 )
 
 
@@ -44,11 +49,11 @@ class PopulationMixin:
             n_p = min(n_schools - 1, max(1, round(n_schools * p0 / (p0 + s0))))
             n_s = n_schools - n_p
         n_ap = max(1, round(n_s / 8))
-        self.n_prim, self.n_sec, self.n_ap = n_p, n_s, n_ap
+        n_sp = max(1, round(SPECIAL_SHARE * self.n0 / SPECIAL_SIZE))
+        self.n_prim, self.n_sec, self.n_ap, self.n_sp = n_p, n_s, n_ap, n_sp
         n = n_p + n_s + n_ap
-        self.n_sch = n
+        self.n_sch = n + n_sp
         phase = np.array([0] * n_p + [1] * n_s + [2] * n_ap)
-        self.sch_phase = phase
         c = COEF
         # School cultures vary within the LA but are normalised to average 1 in each
         # phase, so the LA-wide rates stay calibrated whichever schools are drawn.
@@ -63,8 +68,14 @@ class PopulationMixin:
         rec = np.where(phase == 0, c["record_primary"], c["record_secondary"]) * rec_mult
         self.sch_record = np.clip(rec, 0.05, 0.95)
         culture[phase == 2] = 0.15
-        self.sch_px = culture
-        self.school_ids = 100001 + np.arange(n, dtype=np.int64) * 7 % 100000
+        # special schools (own stream, so the mainstream draws stay as they were):
+        # secondary recording, a low exclusion culture (PX rate 0.06 vs 0.20 in 2018/19)
+        srng = self.rng["special"]
+        sp_rec = c["record_secondary"] * np.exp(srng.normal(0, c["record_sd"], n_sp))
+        self.sch_record = np.concatenate([self.sch_record, np.clip(sp_rec, 0.05, 0.95)])
+        self.sch_px = np.concatenate([culture, np.full(n_sp, 0.3)])
+        self.sch_phase = np.concatenate([phase, np.full(n_sp, 3)])
+        self.school_ids = 100001 + np.arange(self.n_sch, dtype=np.int64) * 7 % 100000
         self.school_ids = np.sort(self.school_ids)
 
     # ------------------------------------------------------------------------------ pupils
@@ -213,6 +224,50 @@ class PopulationMixin:
             + np.where(self.sen_true == 2, c["abs_sen_e"], 0.0)
         )
         self.in_mover_await = (kind == 4) & (rng.random(n) < c["in_mover_await"])
+        self._special_and_plaa(is_e, need_type)
+
+    def _special_and_plaa(self, is_e: np.ndarray, need_type: np.ndarray) -> None:
+        """Special-school places and previously looked-after children (their own streams)."""
+        n = self.n
+        srng = self.rng["special"]
+        p = np.zeros(n)
+        for code, prob in SPECIAL_NEED_P.items():
+            p[need_type == NEEDS.index(code)] = prob
+        # pupils whose EHC plan comes in the first years of school; the place (and the
+        # plan) from school entry
+        entry = self._first_monday(self.birth_ay + 5)
+        early = self.e_day < self._first_monday(self.birth_ay + 7)
+        special = is_e & early & (srng.random(n) < p)
+        self.e_day = np.where(special, np.minimum(self.e_day, entry), self.e_day)
+        self.k_day = np.where(special, np.minimum(self.k_day, self.e_day), self.k_day)
+        school = self.n_prim + self.n_sec + self.n_ap + srng.integers(0, self.n_sp, n)
+        self.home_p = np.where(special, school, self.home_p)
+        self.home_s = np.where(special, school, self.home_s)
+        prng = self.rng["plaa"]
+        u = prng.random(n)
+        cum = np.cumsum(PLAA_SHARES)
+        self.plaa = np.where(u < cum[-1], np.searchsorted(cum, u, side="right") + 1, 0)
+        self.plaa = np.where(self.kind == 4, 0, self.plaa).astype(np.int8)  # history elsewhere
+        self.static_inc = self.static_inc + COEF["inc_plaa"] * (self.plaa > 0)
+
+    def _plaa_history(self) -> None:
+        """The past care of previously looked-after children: a referral and a placement
+        that ended in adoption (placed for adoption, A4), special guardianship or a child
+        arrangements order (kinship foster care, U1 or U3), before the window."""
+        rng = self.rng["plaa"]
+        idx = np.flatnonzero(self.plaa > 0)
+        k = len(idx)
+        if k == 0:
+            return
+        start = self.birth_month[idx] + rng.integers(30, 700, k)
+        end = np.minimum(start + rng.integers(120, 700, k), self.cal.window_start - 30)
+        ok = end > start + 30
+        idx, start, end = idx[ok], start[ok], end[ok]
+        place = np.array(
+            [-1, PLACEMENTS.index("A4"), PLACEMENTS.index("U1"), PLACEMENTS.index("U3")]
+        )[self.plaa[idx]]
+        self.r_sc.add(pid=idx, kind=0, start=start - 21, end=end, need=1, abuse=-1, placement=-1)
+        self.r_sc.add(pid=idx, kind=4, start=start, end=end, need=1, abuse=-1, placement=place)
 
     def _first_monday(self, years: np.ndarray) -> np.ndarray:
         """Day number of the first Monday of September of each year (vectorised)."""

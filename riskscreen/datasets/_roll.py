@@ -180,9 +180,11 @@ class RollMixin:
         is_ap = self.sch_phase[sch] == 2
         h_tr = np.where(is_ap, np.where(ncy <= 9, c["ap_return_ks3"], c["ap_return_ks4"]), h_tr)
         h_ehe = np.where(ncy >= 11, 0.0, h_ehe)
-        cum = np.cumsum(np.stack([h_move, h_unx, h_ehe, h_tr]), axis=0)
+        mainstream_sec = (self.sch_phase[sch] == 1) & (ncy >= 7) & (ncy <= 10)
+        h_mm = np.where(mainstream_sec, np.exp(c["mm0"] + c["mm_recent"] * rec_log), 0.0)
+        cum = np.cumsum(np.stack([h_move, h_unx, h_ehe, h_tr, h_mm]), axis=0)
         ue = u[2, on]
-        which = np.where(stay, (ue[None, :] >= cum).sum(axis=0), 4)
+        which = np.where(stay, (ue[None, :] >= cum).sum(axis=0), 5)
         # moves out of the authority
         j = on[which == 0]
         if len(j):
@@ -209,12 +211,15 @@ class RollMixin:
             self._leave(j, friday, "ehe")
             r = np.array([ME_REASONS.index(x) for x in EHE_REASONS])
             self._start_me(j, 1, friday + 3, w, r[choice(rng, EHE_REASON_W, len(j))])
-        j = on[which == 3]
+        j = on[(which == 3) | (which == 4)]
         if len(j):
             self._leave(j, friday, "transfer")
             self.state[j] = WAIT
             self.wait_until[j] = w + 1
             self.wait_mode[j] = PLACE_OTHER
+        j = on[which == 4]  # managed moves: a trial at another school from next week
+        if len(j):
+            self.r_mm.add(pid=j, start=friday + 3, end=friday + 3 + 7 * c["mm_weeks"] - 3)
 
     def _year_end(self, w: int, friday: int) -> None:
         """End of the academic year: Y11 complete, Y6 move to secondary."""

@@ -28,7 +28,7 @@ from riskscreen.datasets._settings import Settings
 # Independent random streams, one per process, so that changing one process (or
 # label_bias, which only changes recording) leaves the draws of the others alone.
 _STREAMS = ["pop", "need", "fsm", "sc", "school", "absence", "incident", "px", "record",
-            "detail", "exit", "intervention", "sen"]  # fmt: skip
+            "detail", "exit", "intervention", "sen", "special", "plaa", "managed"]  # fmt: skip
 
 
 class Simulation(PopulationMixin, FamilyMixin, RollMixin, BehaviourMixin, InterventionMixin):
@@ -75,6 +75,7 @@ class Simulation(PopulationMixin, FamilyMixin, RollMixin, BehaviourMixin, Interv
             pid=i64, school=i64, day=i64, kind=i64, sessions=float, r1=i64, r2=i64, r3=i64
         )
         self.r_fsm = Rows(pid=i64, start=i64, end=i64)
+        self.r_mm = Rows(pid=i64, start=i64, end=i64)
         self.r_sc = Rows(pid=i64, kind=i64, start=i64, end=i64, need=i64, abuse=i64, placement=i64)
         self.r_me = Rows(pid=i64, kind=i64, start=i64, end=i64, reason=i64)
         self.r_int = Rows(
@@ -92,6 +93,7 @@ class Simulation(PopulationMixin, FamilyMixin, RollMixin, BehaviourMixin, Interv
             treated=bool,
         )
         self.r_inc = Rows(pid=i64, school=i64, day=i64, p_rec=float, outcome=i64)
+        self._plaa_history()
 
     def run(self) -> None:
         """Simulate every calendar week, then record the spells still open."""

@@ -146,6 +146,7 @@ SEN_2425 = _ees(
 )
 CIN_2324 = _ees("Children in need", "2023/24", "children-in-need/2024")
 CIN_1920 = _ees("Characteristics of children in need", "2019/20", "children-in-need")
+KS4_1920 = _ees("Key stage 4 performance", "2019/20", "key-stage-4-performance")
 CLA_2324 = _ees(
     "Children looked after in England including adoptions",
     "2023/24",
@@ -319,5 +320,16 @@ TARGETS: tuple[Target, ...] = (
            "71% of pupils with an EHC plan are boys in January 2025"),
     Target("boys' share", "SEN support", 0.61, 0.08, "relative", SEN_2425,
            "61% of pupils with SEN support are boys in January 2025"),
+    # ---- special schools and FSM churn
+    Target("population share", "special school", 0.018, 0.25, "relative", EXCLUSIONS_2223,
+           "0.15 million of 8.43 million pupils in state-funded special schools",
+           derived="the share, rounded", design_effect="years"),
+    Target("ever-6 FSM share over census-day FSM share", "Y11", 1.1, 1.15, "factor", KS4_1920,
+           "146,214 of 561,994 pupils at the end of key stage 4 disadvantaged (26.0%)",
+           derived="the disadvantaged share (ever-6 FSM, looked after or adopted, about 26% "
+                   "since 2018/19) over the 24% census-day FSM share the authority is tuned "
+                   "to: with universal credit's protection few pupils lose FSM, so the ever-6 "
+                   "share is only a little above the census-day share (it was about twice it "
+                   "before 2018, when FSM was 14%)"),
 )
 # fmt: on

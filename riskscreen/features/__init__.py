@@ -6,9 +6,11 @@ as-of date
     The moment a screening is made. Every feature uses only events dated
     strictly before it.
 cohort
-    Who is screened at an as-of date (:class:`Cohort`, :func:`build_cohort`):
-    by default pupils on roll in NC years 5-11 (``entry_date < as_of <=
-    leaving_date`` or open), optionally children known to social care on no roll.
+    Who is screened at an as-of date: a :class:`Cohort` object --
+    :class:`SchoolCohort` (the default: on roll in NC years 5-11,
+    ``entry_date < as_of <= leaving_date`` or open), :class:`SocialCareCohort`
+    (known to social care, on no roll), :class:`SpellCohort` (a spell of any
+    source open on the as-of date) or :class:`ListedCohort` (ids per date).
 feature
     quantity x aggregate x lookback window over a source table
     (:class:`Feature`, collected in a :class:`FeatureSpec`). Windows are
@@ -28,8 +30,11 @@ dataset
     :class:`Dataset` -- what a :class:`~riskscreen.Screener` fits on.
 label
     Whether an outcome happened in ``[as_of, as_of + horizon)``
-    (:func:`make_labels`), with pupils who leave for another authority or
-    abroad censored (<NA>) and counted.
+    (:func:`make_labels`): a built-in school outcome, or an :class:`Outcome`
+    over any source (an event, or a spell starting or ending). Pupils who leave
+    for another authority or abroad, and (for school outcomes) pupils whose
+    Year 11 ends within the window, are censored (<NA>) unless the outcome
+    happened first, and counted.
 protected characteristics
     Sex and ethnicity are not features; :func:`protected_characteristics`
     returns them (with SEN, FSM and social-care audit groups) aligned to X.
@@ -42,10 +47,17 @@ Example
 """
 
 from riskscreen.features._build import build_cohort, build_features, feature_sql, write_features
-from riskscreen.features._cohort import Cohort
+from riskscreen.features._cohort import (
+    Cohort,
+    ListedCohort,
+    SchoolCohort,
+    SocialCareCohort,
+    SpellCohort,
+)
 from riskscreen.features._dataset import Dataset, build_dataset
 from riskscreen.features._default_spec import default_spec
-from riskscreen.features._labels import OUTCOMES, CMEDefinition, make_labels
+from riskscreen.features._labels import make_labels
+from riskscreen.features._outcome import OUTCOMES, CMEDefinition, Outcome
 from riskscreen.features._protected import protected_characteristics
 from riskscreen.features._spec import AGGREGATES, MISSABLE, Col, Condition, Feature, FeatureSpec
 from riskscreen.features._transformer import FeatureBuilder
@@ -62,6 +74,11 @@ __all__ = [
     "Feature",
     "FeatureBuilder",
     "FeatureSpec",
+    "ListedCohort",
+    "Outcome",
+    "SchoolCohort",
+    "SocialCareCohort",
+    "SpellCohort",
     "build_cohort",
     "build_dataset",
     "build_features",

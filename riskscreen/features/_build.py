@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscreen.features._cohort import Cohort
+from riskscreen.features._cohort import Cohort, SchoolCohort
 from riskscreen.features._compile import compile_sql
 from riskscreen.features._dataset import feature_matrix
 from riskscreen.features._run import check_spec, run_features
@@ -23,7 +23,9 @@ def build_cohort(
     include_off_roll_social_care: bool = False,
     social_care_lookback: str = "365D",
 ) -> pd.DataFrame:
-    """Who is screened at each as-of date (see :class:`Cohort` for the rules).
+    """Who is screened at each as-of date by the school cohort (see :class:`SchoolCohort`).
+
+    For another cohort, use ``build_dataset(histories, dates, cohort=...).cohort``.
 
     Returns
     -------
@@ -31,7 +33,7 @@ def build_cohort(
     pupil_id, with columns ``school_id`` (Int64, <NA> off roll), ``ncyear``
     (int64) and ``on_roll`` (bool).
     """
-    cohort = Cohort(
+    cohort = SchoolCohort(
         ncyears=tuple(ncyears) if isinstance(ncyears, (list, tuple)) else ncyears,
         include_off_roll_social_care=include_off_roll_social_care,
         social_care_lookback=social_care_lookback,
@@ -62,7 +64,7 @@ def build_features(
     spec : FeatureSpec, optional
         Features to build (default :func:`default_spec`).
     cohort : Cohort or DataFrame, optional
-        Who is screened (default ``Cohort()``: on roll, NC years 5-11), or a
+        Who is screened (default ``SchoolCohort()``: on roll, NC years 5-11), or a
         frame indexed by (pupil_id, as_of_date) such as :func:`build_cohort` output.
     use_protected : tuple of str, default ()
         Protected characteristics to add as inputs (``"sex"`` -> ``sex_m``;

@@ -1,15 +1,35 @@
-"""Who is screened at each as-of date."""
+"""Who is screened at each as-of date: cohorts as objects.
+
+Every cohort gives, per as-of date, the rows ``(pupil_id, as_of_date, school_id,
+ncyear, on_roll)``: ``school_id`` of the roll the pupil is on (<NA> when on none),
+``ncyear`` from ``pupils.birth_month`` when the authority records it (<NA>
+otherwise) and ``on_roll``. A pupil is *on roll* on the as-of date when
+``entry_date < as_of <= leaving_date`` (or the spell is open): they joined before
+the as-of date and had not left before it (the leaving date is the last day on
+roll); with several qualifying spells (dual registration) the one that started
+last gives ``school_id`` (ties: smallest ``school_id``).
+
+- :class:`SchoolCohort` (the default): on a school roll, in a range of NC years.
+- :class:`SocialCareCohort`: known to social care, by default on no school roll
+  (the children most likely to be missing education).
+- :class:`SpellCohort`: active on a spell of any source on the as-of date (looked
+  after; registered on a course in a custom ``registrations`` source; ...).
+- :class:`ListedCohort`: an explicit table of ids per as-of date.
+
+Every cohort member needs a row in ``pupils``; rows without one are never
+dropped silently: the engines raise an error giving their count.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from riskscreen._time import parse_duration
 from riskscreen.data._codes import SOCIAL_CARE_KINDS
-from riskscreen.data._views import SourceInfo
+from riskscreen.data._views import SourceInfo, quote
 
 #: Year the academic year of a date starts (September to August).
 _ACADEMIC_YEAR = (
@@ -28,36 +48,145 @@ def ncyear_sql(as_of: str, birth_month: str) -> str:
     return f"({_ACADEMIC_YEAR.format(d=as_of)} - {_ACADEMIC_YEAR.format(d=birth_month)} - 5)"
 
 
-@dataclass(frozen=True)
+def end_of_year_11_sql(birth_month: str) -> str:
+    """SQL for the last day of a child's Year 11: 31 August, 17 years after the academic
+    year of their birth began (the end of compulsory schooling)."""
+    year = _ACADEMIC_YEAR.format(d=birth_month)
+    return f"MAKE_DATE(CAST({year} + 17 AS BIGINT), 8, 31)"
+
+
+def _check_ncyears(value, owner: str) -> None:
+    if value is None:
+        return
+    if (
+        not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or value[0] > value[1]
+    ):
+        raise ValueError(
+            f"The 'ncyears' parameter of {owner} must be a pair of whole numbers (low, high) "
+            f"with low <= high, e.g. (5, 11). Got {value!r} instead."
+        )
+
+
 class Cohort:
-    """Who is screened at an as-of date.
+    """Who is screened at each as-of date (see the module for the kinds of cohort).
 
-    By default: every pupil on roll at a school in the authority on the as-of
-    date, in NC years 5 to 11. A pupil is *on roll* on the as-of date when
-    ``entry_date < as_of <= leaving_date`` (or the spell is open): they joined
-    before the as-of date and had not left before it (the leaving date is the
-    last day on roll). If several spells qualify (dual registration) the one
-    that started last gives ``school_id`` (ties: smallest ``school_id``).
+    Subclasses give :meth:`members` (SQL of ``(pupil_id, as_of_date)`` per as-of
+    date, reading ``asof_dates`` and the canonical views) and may filter on NC years.
+    """
 
-    Every pupil on roll (or known to social care) needs a row in ``pupils``:
-    its ``birth_month`` gives the NC year that decides membership. Rows with no
-    ``pupils`` row are never dropped silently: :func:`build_cohort`,
-    :func:`build_features` and :func:`make_labels` raise a ``ValueError`` naming
-    the count and example ``pupil_id`` values. (The SQL of :meth:`ctes` keeps
-    them, with ``ncyear`` NULL, so that the check can see them.)
+    ncyears: tuple[int, int] | None = None
+
+    def validate(self) -> None:
+        _check_ncyears(self.ncyears, type(self).__name__)
+
+    def sources(self) -> tuple[str, ...]:
+        """The tables the cohort reads."""
+        return ("pupils", "enrolments")
+
+    def needs(self) -> list[tuple[str, str]]:
+        """(table, column) pairs the source data must hold for this cohort."""
+        return [("pupils", "birth_month")] if self.ncyears is not None else []
+
+    def words(self) -> str:
+        """Who is screened, in words (for messages and reports)."""
+        raise NotImplementedError
+
+    def members(self, sources: Mapping[str, SourceInfo]) -> list[tuple[str, str]]:
+        """CTEs ending in ``members(pupil_id, as_of_date)``."""
+        raise NotImplementedError
+
+    def ctes(self, sources: Mapping[str, SourceInfo] | None = None) -> list[tuple[str, str]]:
+        """Named SQL CTEs ending in ``cohort(pupil_id, as_of_date, school_id, ncyear, on_roll)``.
+
+        Expects a relation ``asof_dates(as_of_date)`` and the canonical views;
+        ``sources`` (name -> SourceInfo) makes every spell honour its knowledge
+        dates (``recorded_date``, ``end_recorded_date``).
+        """
+        self.validate()
+        sources = sources or {}
+        ctes = _roll_ctes(sources) + self.members(sources)
+        ncy = ncyear_sql("m.as_of_date", "p.birth_month")
+        keep = "TRUE"
+        if self.ncyears is not None:
+            lo, hi = self.ncyears
+            keep = f"p.pupil_id IS NULL OR {ncy} BETWEEN {int(lo)} AND {int(hi)}"
+        ctes.append(
+            (
+                "cohort",
+                f"SELECT m.pupil_id, m.as_of_date, r.school_id, {ncy} AS ncyear, "
+                "r.pupil_id IS NOT NULL AS on_roll FROM members AS m "
+                "LEFT JOIN on_roll AS r ON r.pupil_id = m.pupil_id AND r.as_of_date = m.as_of_date "
+                f"LEFT JOIN pupils AS p ON p.pupil_id = m.pupil_id WHERE {keep}",
+            )
+        )
+        return ctes
+
+
+def _known(sources, name: str, alias: str) -> str:
+    info = sources.get(name)
+    return "TRUE" if info is None else info.known_sql(alias, "a.as_of_date")
+
+
+def _end(sources, name: str, alias: str, col: str) -> str:
+    info = sources.get(name)
+    return f"{alias}.{col}" if info is None else info.end_sql(alias, "a.as_of_date")
+
+
+def _roll_ctes(sources) -> list[tuple[str, str]]:
+    leaving = _end(sources, "enrolments", "en", "leaving_date")
+    return [
+        (
+            "roll_spells",
+            "SELECT a.as_of_date, en.pupil_id, en.school_id, ROW_NUMBER() OVER ("
+            "PARTITION BY en.pupil_id, a.as_of_date ORDER BY en.entry_date DESC, "
+            "en.school_id) AS rn FROM asof_dates AS a JOIN enrolments AS en "
+            f"ON en.entry_date < a.as_of_date AND ({leaving} IS NULL "
+            f"OR {leaving} >= a.as_of_date) AND {_known(sources, 'enrolments', 'en')}",
+        ),
+        ("on_roll", "SELECT pupil_id, as_of_date, school_id FROM roll_spells WHERE rn = 1"),
+    ]
+
+
+def _social_care_sql(sources, lookback: str, kinds) -> str:
+    w = parse_duration(lookback)
+    sc_end = _end(sources, "social_care", "s", "end_date")
+    kind = ""
+    if kinds is not None:
+        kind = " AND s.kind IN (" + ", ".join("'" + k + "'" for k in kinds) + ")"
+    return (
+        "SELECT DISTINCT s.pupil_id, a.as_of_date FROM asof_dates AS a "
+        "JOIN social_care AS s ON s.start_date < a.as_of_date AND "
+        f"({sc_end} IS NULL OR {sc_end} >= {w.start_sql('a.as_of_date')}) AND "
+        f"{_known(sources, 'social_care', 's')}{kind}"
+    )
+
+
+def _check_social_care(lookback, kinds, owner: str) -> None:
+    parse_duration(lookback, parameter="lookback", owner=owner)
+    if kinds is not None:
+        bad = [k for k in kinds if k not in SOCIAL_CARE_KINDS]
+        if bad:
+            raise ValueError(
+                f"The 'kinds' parameter of {owner} must hold kinds from "
+                f"{sorted(SOCIAL_CARE_KINDS)}. Got {bad!r} instead."
+            )
+
+
+@dataclass(frozen=True)
+class SchoolCohort(Cohort):
+    """Pupils on a school roll on the as-of date, in a range of NC years (the default).
 
     Parameters
     ----------
     ncyears : (int, int), default (5, 11)
-        Inclusive range of NC years (Reception = 0). NC year is computed from
-        ``pupils.birth_month`` with the English September-to-August rule.
+        Inclusive range of NC years (Reception = 0), from ``pupils.birth_month``
+        with the English September-to-August rule.
     include_off_roll_social_care : bool, default False
-        Also screen children on no roll who are known to social care: an
-        episode open on the as-of date (``start_date < as_of`` and no end
-        before it) or one open at any time in the ``social_care_lookback``
-        window before it. These rows have ``school_id`` <NA> and
-        ``on_roll`` False; they are the children most likely to be missing
-        education.
+        Also screen children of those NC years on no roll who are known to social
+        care (see :class:`SocialCareCohort`); their ``school_id`` is <NA>.
     social_care_lookback : str, default "365D"
         How far back an episode still counts as "known to social care".
     social_care_kinds : sequence of str or None
@@ -70,104 +199,159 @@ class Cohort:
     social_care_kinds: tuple[str, ...] | None = None
 
     def validate(self) -> None:
-        lo_hi = self.ncyears
-        if (
-            not isinstance(lo_hi, Sequence)
-            or len(lo_hi) != 2
-            or not all(isinstance(v, int) for v in lo_hi)
-            or lo_hi[0] > lo_hi[1]
-        ):
-            raise ValueError(
-                "The 'ncyears' parameter of Cohort must be a pair of whole numbers (low, high) "
-                f"with low <= high, e.g. (5, 11). Got {lo_hi!r} instead."
-            )
-        parse_duration(self.social_care_lookback, parameter="social_care_lookback", owner="Cohort")
-        if self.social_care_kinds is not None:
-            bad = [k for k in self.social_care_kinds if k not in SOCIAL_CARE_KINDS]
-            if bad:
-                raise ValueError(
-                    "The 'social_care_kinds' parameter of Cohort must hold kinds from "
-                    f"{sorted(SOCIAL_CARE_KINDS)}. Got {bad!r} instead."
-                )
+        _check_ncyears(self.ncyears, "SchoolCohort")
+        _check_social_care(self.social_care_lookback, self.social_care_kinds, "SchoolCohort")
 
     def sources(self) -> tuple[str, ...]:
-        """The tables membership is read from."""
         extra = ("social_care",) if self.include_off_roll_social_care else ()
         return ("pupils", "enrolments", *extra)
 
-    def ctes(self, sources: Mapping[str, SourceInfo] | None = None) -> list[tuple[str, str]]:
-        """Named SQL CTEs ending in ``cohort(pupil_id, as_of_date, school_id, ncyear, on_roll)``.
-
-        Expects a relation ``asof_dates(as_of_date)`` and the canonical views.
-        ``sources`` (name -> SourceInfo) makes enrolments and social care honour
-        their knowledge dates (``recorded_date``, ``end_recorded_date``): a spell
-        recorded on or after the as-of date is not seen, and one whose end was
-        recorded then is still open.
-        """
-        self.validate()
-        sources = sources or {}
-
-        def known(name: str, alias: str) -> str:
-            info = sources.get(name)
-            return "TRUE" if info is None else info.known_sql(alias, "a.as_of_date")
-
-        def end(name: str, alias: str, col: str) -> str:
-            info = sources.get(name)
-            return f"{alias}.{col}" if info is None else info.end_sql(alias, "a.as_of_date")
-
-        leaving = end("enrolments", "en", "leaving_date")
-        sc_end = end("social_care", "s", "end_date")
+    def words(self) -> str:
         lo, hi = self.ncyears
-        ctes = [
-            (
-                "roll_spells",
-                "SELECT a.as_of_date, en.pupil_id, en.school_id, ROW_NUMBER() OVER ("
-                "PARTITION BY en.pupil_id, a.as_of_date ORDER BY en.entry_date DESC, "
-                "en.school_id) AS rn FROM asof_dates AS a JOIN enrolments AS en "
-                f"ON en.entry_date < a.as_of_date AND ({leaving} IS NULL "
-                f"OR {leaving} >= a.as_of_date) AND {known('enrolments', 'en')}",
-            ),
-            (
-                "on_roll",
-                "SELECT pupil_id, as_of_date, school_id, TRUE AS on_roll "
-                "FROM roll_spells WHERE rn = 1",
-            ),
-        ]
-        base = "SELECT pupil_id, as_of_date, school_id, on_roll FROM on_roll"
+        text = f"on a school roll in NC years {lo}-{hi}"
         if self.include_off_roll_social_care:
-            w = parse_duration(self.social_care_lookback)
-            kinds = ""
-            if self.social_care_kinds is not None:
-                kinds = (
-                    " AND s.kind IN ("
-                    + ", ".join("'" + k + "'" for k in self.social_care_kinds)
-                    + ")"
-                )
-            ctes.append(
-                (
-                    "known_sc",
-                    "SELECT DISTINCT s.pupil_id, a.as_of_date FROM asof_dates AS a "
-                    "JOIN social_care AS s ON s.start_date < a.as_of_date AND "
-                    f"({sc_end} IS NULL OR {sc_end} >= {w.start_sql('a.as_of_date')}) AND "
-                    f"{known('social_care', 's')}" + kinds,
-                )
+            text += ", or on no roll and known to social care"
+        return text
+
+    def members(self, sources) -> list[tuple[str, str]]:
+        ctes = [("roll_members", "SELECT pupil_id, as_of_date FROM on_roll")]
+        body = "SELECT pupil_id, as_of_date FROM roll_members"
+        if self.include_off_roll_social_care:
+            known = _social_care_sql(sources, self.social_care_lookback, self.social_care_kinds)
+            ctes.append(("known_sc", known))
+            body += " UNION SELECT pupil_id, as_of_date FROM known_sc"
+        return [*ctes, ("members", body)]
+
+
+@dataclass(frozen=True)
+class SocialCareCohort(Cohort):
+    """Children known to social care on the as-of date, by default only those on no roll.
+
+    Known: an episode (of ``kinds``) open on the as-of date, or open at any time
+    in the ``lookback`` window before it.
+
+    Parameters
+    ----------
+    lookback : str, default "365D"
+    kinds : sequence of str or None
+        Episode kinds that count (default: all, early help included).
+    on_roll : bool, default False
+        Also keep the children who are on a school roll.
+    ncyears : (int, int) or None, default None
+        Keep only these NC years (needs ``pupils.birth_month``).
+    """
+
+    lookback: str = "365D"
+    kinds: tuple[str, ...] | None = None
+    on_roll: bool = False
+    ncyears: tuple[int, int] | None = None
+
+    def validate(self) -> None:
+        _check_ncyears(self.ncyears, "SocialCareCohort")
+        _check_social_care(self.lookback, self.kinds, "SocialCareCohort")
+
+    def sources(self) -> tuple[str, ...]:
+        return ("pupils", "enrolments", "social_care")
+
+    def words(self) -> str:
+        where = "" if self.on_roll else " and on no school roll"
+        return f"known to social care in the {parse_duration(self.lookback).words()}{where}"
+
+    def members(self, sources) -> list[tuple[str, str]]:
+        known = _social_care_sql(sources, self.lookback, self.kinds)
+        body = "SELECT pupil_id, as_of_date FROM known_sc"
+        if not self.on_roll:
+            body += (
+                " AS k WHERE NOT EXISTS (SELECT 1 FROM on_roll AS r WHERE r.pupil_id = "
+                "k.pupil_id AND r.as_of_date = k.as_of_date)"
             )
-            base += (
-                " UNION ALL SELECT k.pupil_id, k.as_of_date, CAST(NULL AS BIGINT) AS school_id, "
-                "FALSE AS on_roll FROM known_sc AS k WHERE NOT EXISTS (SELECT 1 FROM on_roll "
-                "AS r WHERE r.pupil_id = k.pupil_id AND r.as_of_date = k.as_of_date)"
+        return [("known_sc", known), ("members", body)]
+
+
+@dataclass(frozen=True)
+class SpellCohort(Cohort):
+    """Everyone with a spell of ``source`` open on the as-of date.
+
+    A spell is open when it started before the as-of date and has not ended
+    before it (its end as known then); ``where`` keeps only some spells. Works
+    for canonical spell tables (``social_care``: looked-after children with
+    ``where={"kind": "looked_after"}``) and custom sources with an end column
+    (e.g. course registrations of a college).
+
+    Parameters
+    ----------
+    source : str
+        A spell table: canonical, or a custom source with an ``end_date_column``.
+    where : Condition, dict or list, optional
+        Which spells count (as for :class:`Feature`).
+    ncyears : (int, int) or None, default None
+        Keep only these NC years (needs ``pupils.birth_month``).
+    """
+
+    source: str = "social_care"
+    where: object = None
+    ncyears: tuple[int, int] | None = None
+    _condition: object = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from riskscreen.features._spec import _as_condition
+
+        object.__setattr__(self, "_condition", _as_condition(self.where))
+
+    def validate(self) -> None:
+        _check_ncyears(self.ncyears, "SpellCohort")
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(
+                "The 'source' parameter of SpellCohort must name a table of spells. "
+                f"Got {self.source!r} instead."
             )
-        ctes.append(("cohort_base", base))
-        ncy = ncyear_sql("b.as_of_date", "p.birth_month")
-        ctes.append(
-            (
-                "cohort",
-                f"SELECT b.pupil_id, b.as_of_date, b.school_id, {ncy} AS ncyear, b.on_roll "
-                "FROM cohort_base AS b LEFT JOIN pupils AS p ON p.pupil_id = b.pupil_id "
-                f"WHERE p.pupil_id IS NULL OR {ncy} BETWEEN {int(lo)} AND {int(hi)}",
+
+    def sources(self) -> tuple[str, ...]:
+        return ("pupils", "enrolments", self.source)
+
+    def words(self) -> str:
+        what = "" if self._condition is None else f" where {self._condition.words()}"
+        return f"with a spell of {self.source}{what} open on the as-of date"
+
+    def members(self, sources) -> list[tuple[str, str]]:
+        from riskscreen.features._compile import condition_sql
+
+        info = sources.get(self.source)
+        if info is None or not info.is_spell:
+            spells = sorted(n for n, i in sources.items() if i.is_spell)
+            raise ValueError(
+                f"The 'source' parameter of SpellCohort must be a table of spells (with an "
+                f"end date): one of {spells}. Got {self.source!r} instead."
             )
+        end = info.end_sql("e", "a.as_of_date")
+        date = f"e.{quote(info.date)}"
+        body = (
+            f"SELECT DISTINCT e.{quote(info.id)} AS pupil_id, a.as_of_date FROM asof_dates AS a "
+            f"JOIN {info.relation} AS e ON {date} < a.as_of_date AND ({end} IS NULL OR "
+            f"{end} >= a.as_of_date) AND {info.known_sql('e', 'a.as_of_date')} "
+            f"WHERE {condition_sql(self._condition, 'e')}"
         )
-        return ctes
+        return [("members", body)]
+
+
+@dataclass(frozen=True, eq=False)
+class ListedCohort(Cohort):
+    """An explicit table of who is screened at each as-of date.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Indexed by (pupil_id, as_of_date), e.g. the output of :func:`build_cohort`;
+        optional columns ``school_id``, ``ncyear``, ``on_roll`` are kept as given.
+    """
+
+    frame: pd.DataFrame = None  # type: ignore[assignment]
+
+    def validate(self) -> None:
+        cohort_from_frame(self.frame)
+
+    def words(self) -> str:
+        return "listed in a table of ids per as-of date"
 
 
 def cohort_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -184,7 +368,7 @@ def cohort_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
     flat = frame.reset_index()
     out = pd.DataFrame(
         {
-            "pupil_id": flat["pupil_id"].astype("int64"),
+            "pupil_id": _keys(flat["pupil_id"]),
             "as_of_date": pd.to_datetime(flat["as_of_date"]).astype("datetime64[us]"),
             "school_id": flat["school_id"].astype("Int64")
             if "school_id" in flat
@@ -208,3 +392,9 @@ def cohort_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if out.duplicated(["pupil_id", "as_of_date"]).any():
         raise ValueError("The 'cohort' frame has duplicate (pupil_id, as_of_date) rows.")
     return out
+
+
+def _keys(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
+        return values.astype("int64")
+    return values.astype("str")

@@ -434,7 +434,8 @@ def compile_sql(spec: FeatureSpec, sources: TableViews, cohort_ctes) -> tuple[st
     outs = []
     for i, (f, _) in enumerate(exprs):
         imp = f.impute_value
-        if imp is None or imp == "median":
+        # None, "median" (filled later) and NaN (kept missing, for models that take it)
+        if imp is None or imp == "median" or (isinstance(imp, float) and imp != imp):
             outs.append(f"CAST(r{i} AS DOUBLE) AS {quote(f.name)}")
         else:
             outs.append(f"CAST(COALESCE(r{i}, {float(imp)!r}) AS DOUBLE) AS {quote(f.name)}")

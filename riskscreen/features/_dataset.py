@@ -155,7 +155,7 @@ def build_dataset(
     spec : FeatureSpec, optional
         Default :func:`default_spec`.
     cohort : Cohort or DataFrame, optional
-        Who is screened (default ``Cohort()``).
+        Who is screened (default ``SchoolCohort()``).
     outcome : str or tuple of str, optional
         Label the rows (see :func:`make_labels`); None builds no labels.
     horizon : str or Duration, default "365D"

@@ -20,6 +20,9 @@ Outcomes
     ``min_possible_sessions`` possible sessions, of which at least
     ``pa_threshold`` (10%) were missed; with fewer possible sessions the label
     is <NA> (unknown).
+custom (:class:`~riskscreen.features.Outcome`)
+    a row of any source (matching its ``where``) dated in the window: its event
+    date or spell start (``at="start"``), or a spell's end (``at="end"``).
 Several outcomes (``("suspension", "permanent_exclusion")`` or
 ``"suspension|permanent_exclusion"``) give "any of": True if any is True, else
 <NA> if any is <NA>, else False.
@@ -31,87 +34,69 @@ outside the authority (``leaving_reason`` in ``{"other_la", "abroad"}``) can no
 longer be observed. Their label is True if an outcome was recorded in the
 window anyway (it happened, wherever they were), otherwise <NA> (censored):
 not counted as a negative. For a pupil who never returns this is exactly
-"left before the horizon ended and before any outcome event". Persistent
+"left before the horizon ended and before any outcome event". School
+outcomes end with compulsory schooling: a pupil whose Year 11 ends (31 August)
+before the last day of the window is censored the same way, so pupils about to
+leave school are not counted as negatives they could never have been. Persistent
 absence is <NA> for every censored pupil. Censored and unknown counts are
-reported per as-of date by ``make_labels(..., return_report=True)``.
+reported per as-of date by ``make_labels(..., return_report=True)``; a label
+window that runs past the end of data is refused.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from riskscreen._time import Duration, label_window_complete, parse_duration
+from riskscreen.data._views import quote
+from riskscreen.features._cohort import end_of_year_11_sql
+from riskscreen.features._outcome import (
+    CMEDefinition,
+    Outcome,
+    outcome_name,
+    outcome_words,
+    parse_outcome,
+)
 from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
-OUTCOMES = ("suspension", "permanent_exclusion", "missing_education", "persistent_absence")
 CENSOR_REASONS = ("other_la", "abroad")
 
 
-@dataclass(frozen=True)
-class CMEDefinition:
-    """What counts as becoming a child missing education.
-
-    Parameters
-    ----------
-    cme_spells : bool, default True
-        A CME spell (``missing_education.kind == "cme"``) starting in the window.
-    unknown_exits : bool, default True
-        Leaving a school roll with ``leaving_reason == "unknown"`` in the window
-        and not being on any other roll in the authority within
-        ``reappear_within`` of the leaving date (a spell that starts by then and
-        is still open after the leaving date).
-    reappear_within : str, default "28D"
-        Grace period for an unexplained exit to reappear on a roll.
-    """
-
-    cme_spells: bool = True
-    unknown_exits: bool = True
-    reappear_within: str = "28D"
-
-    def validate(self) -> None:
-        if not (self.cme_spells or self.unknown_exits):
-            raise ValueError(
-                "CMEDefinition needs cme_spells=True or unknown_exits=True (or both). "
-                "Got both False."
-            )
-        parse_duration(self.reappear_within, parameter="reappear_within", owner="CMEDefinition")
+def _column(part) -> str:
+    """The label's date column in the raw result (safe for any outcome name)."""
+    return f"{outcome_name(part)}_date"
 
 
-def parse_outcome(outcome, owner: str = "make_labels") -> tuple[str, ...]:
-    if isinstance(outcome, str):
-        parts = tuple(p.strip() for p in outcome.split("|"))
-    elif isinstance(outcome, (tuple, list)) and all(isinstance(p, str) for p in outcome):
-        parts = tuple(outcome)
-    else:
-        parts = ()
-    bad = [p for p in parts if p not in OUTCOMES]
-    if not parts or bad:
-        raise ValueError(
-            f"The 'outcome' parameter of {owner} must be one of {list(OUTCOMES)}, a tuple "
-            "of them or a '|'-joined string such as 'suspension|permanent_exclusion'. "
-            f"Got {outcome!r} instead."
-        )
-    return tuple(dict.fromkeys(parts))
-
-
-def _label_sql(parts, h: Duration, cme: CMEDefinition) -> list[tuple[str, str]]:
+def _label_sql(parts, h: Duration, cme: CMEDefinition, info) -> list[tuple[str, str]]:
     end = h.end_sql("c.as_of_date")
     in_win = "{d} >= c.as_of_date AND {d} < " + end
     ctes = []
 
-    def first_event(name, table, date, where):
+    def first_event(name, table, date, where, id_col="pupil_id"):
         ctes.append(
             (
                 name,
                 f"SELECT c.pupil_id, c.as_of_date, MIN(e.{date}) AS d FROM cohort AS c "
-                f"JOIN {table} AS e ON e.pupil_id = c.pupil_id AND "
+                f"JOIN {table} AS e ON e.{id_col} = c.pupil_id AND "
                 + in_win.format(d=f"e.{date}")
                 + f" WHERE {where} GROUP BY c.pupil_id, c.as_of_date",
             )
+        )
+
+    for i, part in enumerate(p for p in parts if isinstance(p, Outcome)):
+        from riskscreen.features._compile import condition_sql
+
+        src = info.get(part.source)
+        column = src.date if part.at == "start" else src.end
+        first_event(
+            f"y_custom_{i}",
+            src.relation,
+            quote(column),
+            condition_sql(part.where, "e"),
+            quote(src.id),
         )
 
     if "suspension" in parts:
@@ -156,6 +141,16 @@ def _label_sql(parts, h: Duration, cme: CMEDefinition) -> list[tuple[str, str]]:
         )
     reasons = ", ".join(f"'{r}'" for r in CENSOR_REASONS)
     first_event("censor", "enrolments", "leaving_date", f"e.leaving_reason IN ({reasons})")
+    # the end of compulsory schooling: school outcomes cannot be seen after Year 11
+    ctes.append(
+        (
+            "y11_end",
+            f"SELECT c.pupil_id, c.as_of_date, {end_of_year_11_sql('p.birth_month')} AS d "
+            "FROM cohort AS c JOIN pupils AS p ON p.pupil_id = c.pupil_id "
+            f"WHERE p.birth_month IS NOT NULL AND {end_of_year_11_sql('p.birth_month')} < "
+            f"{end} - INTERVAL '1' DAY",
+        )
+    )
     return ctes
 
 
@@ -163,7 +158,7 @@ def _label_sql(parts, h: Duration, cme: CMEDefinition) -> list[tuple[str, str]]:
 class LabelRules:
     """The checked parameters of :func:`make_labels` (see there)."""
 
-    parts: tuple[str, ...]
+    parts: tuple
     horizon: Duration
     cme: CMEDefinition
     min_possible_sessions: int
@@ -171,10 +166,20 @@ class LabelRules:
 
     @property
     def name(self) -> str:
-        return "|".join(self.parts)
+        return "|".join(outcome_name(p) for p in self.parts)
+
+    @property
+    def words(self) -> str:
+        """The outcome as a verb phrase, for sentences."""
+        return outcome_words(self.parts)
+
+    @property
+    def school_bound(self) -> bool:
+        """Whether every outcome is a school outcome (unseen after Year 11)."""
+        return all(isinstance(p, str) for p in self.parts)
 
     def sources(self) -> set[str]:
-        used = {"enrolments", "pupils"}
+        used = {"enrolments", "pupils", *(p.source for p in self.parts if isinstance(p, Outcome))}
         if {"suspension", "permanent_exclusion"} & set(self.parts):
             used.add("exclusions")
         if "missing_education" in self.parts:
@@ -236,13 +241,14 @@ def make_labels(
         In-memory histories or a folder written by ``LinkedHistories.save``.
     as_of_dates : date or sequence of dates
         Screening dates.
-    outcome : str or tuple of str
+    outcome : str, Outcome or tuple of them
         One of ``"suspension"``, ``"permanent_exclusion"``, ``"missing_education"``,
-        ``"persistent_absence"``, or several ("any of").
+        ``"persistent_absence"``, an :class:`Outcome` over any source, or several
+        ("any of").
     horizon : str or Duration, default "365D"
         Label window ``[as_of, as_of + horizon)``: ``"365D"``, ``"12M"``, ``"1Y"``...
     cohort : Cohort, DataFrame or None
-        Who is labelled (default :class:`Cohort`); a frame indexed by
+        Who is labelled (default :class:`SchoolCohort`); a frame indexed by
         (pupil_id, as_of_date) is used as given.
     cme_definition : CMEDefinition, optional
         What counts as missing education.
@@ -260,11 +266,11 @@ def make_labels(
         Indexed by (pupil_id, as_of_date), sorted by as_of_date then pupil_id.
     report : DataFrame, only with ``return_report=True``
 
-    Warns
-    -----
-    UserWarning
+    Raises
+    ------
+    ValueError
         When a label window runs past the end of data: outcomes after it are
-        not in the data and count as none.
+        not in the data, so the labels would count them as none.
 
     Examples
     --------
@@ -284,12 +290,12 @@ def make_labels(
         end = session.end_of_data()
         late = [d for d in session.dates if not label_window_complete(d, rules.horizon, end)]
         if late:
-            warnings.warn(
-                f"make_labels: the horizon {rules.horizon.text} after as-of date(s) "
+            raise ValueError(
+                f"make_labels: the {rules.horizon.text} label window of as-of date(s) "
                 f"{[str(pd.Timestamp(d).date()) for d in late[:5]]} runs past the end of data "
-                f"{end.date()}; outcomes after it are not in the data and count as none.",
-                UserWarning,
-                stacklevel=2,
+                f"{end.date()}; outcomes after it are not in the data, so the labels would "
+                "count them as none. Use as-of dates whose window closes by then, or a "
+                "shorter horizon."
             )
         y, report = compute_labels(session, rules)
     return (y, report) if return_report else y
@@ -299,17 +305,20 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
     """Labels and the per-date report for the cohort of a prepared session."""
     parts = rules.parts
     session.check_sources(rules.sources())
-    ctes = list(COHORT_CTES) + _label_sql(parts, rules.horizon, rules.cme)
-    cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date"]
+    _check_outcome_sources(session, parts)
+    ctes = list(COHORT_CTES) + _label_sql(parts, rules.horizon, rules.cme, session.info)
+    cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date", "y11_end.d AS y11_end"]
     joins = [
-        "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date"
+        "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date",
+        "LEFT JOIN y11_end ON y11_end.pupil_id = c.pupil_id AND y11_end.as_of_date = c.as_of_date",
     ]
+    custom = iter(range(len(parts)))
     for p in parts:
-        t = f"y_{p}"
+        t = f"y_custom_{next(custom)}" if isinstance(p, Outcome) else f"y_{p}"
         if p == "persistent_absence":
             cols += [f"{t}.possible AS pa_possible", f"{t}.absent AS pa_absent"]
         else:
-            cols.append(f"{t}.d AS {p}_date")
+            cols.append(f"{t}.d AS {quote(_column(p))}")
         joins.append(
             f"LEFT JOIN {t} ON {t}.pupil_id = c.pupil_id AND {t}.as_of_date = c.as_of_date"
         )
@@ -321,6 +330,8 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
     )
     raw = index_frame(session.con.execute(sql).df())
     censored = raw["censor_date"].notna().to_numpy()
+    if rules.school_bound:  # Year 11 ends within the window: later outcomes cannot be seen
+        censored = censored | raw["y11_end"].notna().to_numpy()
     n = len(raw)
     any_true = np.zeros(n, dtype=bool)
     any_na = np.zeros(n, dtype=bool)
@@ -336,7 +347,7 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
             any_true |= value & ~na
             any_na |= na
         else:
-            hit = raw[f"{p}_date"].notna().to_numpy()
+            hit = raw[_column(p)].notna().to_numpy()
             any_true |= hit
             any_na |= ~hit & censored
     values = pd.array(any_true, dtype="boolean")
@@ -344,6 +355,31 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
     y = pd.Series(values, index=raw.index, name=rules.name)
     report = _report(raw, session, rules, any_true, any_na, censored)
     return y, report
+
+
+def _check_outcome_sources(session: Session, parts) -> None:
+    for part in parts:
+        if not isinstance(part, Outcome):
+            continue
+        info = session.info.get(part.source)
+        if info is None or info.date is None:
+            known = sorted(n for n, i in session.info.items() if i.date is not None)
+            raise ValueError(
+                f"The 'source' of Outcome {part.name!r} must be a dated table: one of {known}. "
+                f"Got {part.source!r} instead."
+            )
+        if part.at == "end" and not info.is_spell:
+            raise ValueError(
+                f"Outcome {part.name!r} counts spells ending (at='end'), but {part.source!r} "
+                "holds events with no end date; use at='start'."
+            )
+        if part.where is not None:
+            missing = sorted(part.where.all_columns() - set(info.columns))
+            if missing:
+                raise ValueError(
+                    f"Outcome {part.name!r}: table {part.source!r} has no column(s) {missing}. "
+                    f"Columns present: {sorted(info.columns)}."
+                )
 
 
 def _report(raw, session: Session, rules: LabelRules, any_true, any_na, censored):

@@ -135,7 +135,8 @@ def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> p
         if values is None:
             names = list(reader.schema.names)[2:]
             values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
-            pupil = np.empty(n_rows, dtype="int64")
+            text_keys = str(reader.schema.field(0).type) in ("string", "large_string")
+            pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
             asof = np.empty(n_rows, dtype="datetime64[us]")
         for rb in reader:
             n = rb.num_rows
@@ -148,6 +149,10 @@ def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> p
             at += n
     if at != n_rows:
         raise _row_count_error(at, n_rows)
+    if pupil is None:  # no batch at all
+        pupil, asof = np.empty(0, dtype="int64"), np.empty(0, dtype="datetime64[us]")
+    if pupil.dtype == object:
+        pupil = pd.array(pupil, dtype="str")
     index = pd.MultiIndex.from_arrays(
         [
             pd.Index(pupil, name="pupil_id", copy=False),
@@ -193,7 +198,8 @@ _BATCH_COHORT = [
         "cohort",
         "SELECT k.* FROM _cohort_all AS k WHERE k.as_of_date IN "
         "(SELECT as_of_date FROM asof_dates) AND k.pupil_id BETWEEN "
-        "(SELECT lo FROM _pupil_range) AND (SELECT hi FROM _pupil_range)",
+        "COALESCE((SELECT lo FROM _pupil_range), k.pupil_id) AND "
+        "COALESCE((SELECT hi FROM _pupil_range), k.pupil_id)",
     )
 ]
 
@@ -218,7 +224,7 @@ def _batches(session: Session) -> list[tuple]:
     batches, rows = [], 0
     for date, _, n, lo, hi in chunks:
         if n_chunks[date] > 1:
-            batches.append(([date], int(lo), int(hi)))
+            batches.append(([date], lo, hi))
             rows = BATCH_ROWS  # a split date is a batch of its own
         elif batches and batches[-1][1] is None and rows + n <= BATCH_ROWS:
             batches[-1][0].append(date)
@@ -232,13 +238,9 @@ def _batches(session: Session) -> list[tuple]:
 def _set_batch(session: Session, batch) -> None:
     dates, lo, hi = batch
     session.set_dates(dates)
-    bounds = pd.DataFrame(
-        {
-            "lo": pd.Series([lo if lo is not None else -(2**63)], dtype="int64"),
-            "hi": pd.Series([hi if hi is not None else 2**63 - 1], dtype="int64"),
-        }
+    session.con.execute(
+        "CREATE OR REPLACE TEMP TABLE _pupil_range AS SELECT ? AS lo, ? AS hi", [lo, hi]
     )
-    session.con.register("_pupil_range", bounds)
 
 
 def _write_batches(session: Session, sql: str, batches, output_path) -> None:

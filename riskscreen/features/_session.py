@@ -14,13 +14,21 @@ and the :class:`~riskscreen.Screener` read the data once per call.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 from riskscreen._time import as_of_dates
 from riskscreen.data import as_histories
 from riskscreen.data._gate import ensure_valid
 from riskscreen.data._views import TableViews
-from riskscreen.features._cohort import Cohort, cohort_from_frame
+from riskscreen.features._cohort import (
+    Cohort,
+    ListedCohort,
+    SchoolCohort,
+    cohort_from_frame,
+    ncyear_sql,
+)
 
 #: The cohort as the engines see it once :meth:`Session.prepare` has run.
 COHORT_CTES = [("cohort", "SELECT * FROM _cohort_all")]
@@ -84,35 +92,38 @@ class Session:
         dates : date or sequence of dates, or None
             None takes the dates of a ``cohort`` frame.
         cohort : Cohort, DataFrame indexed by (pupil_id, as_of_date), or None
-            Who is screened (default ``Cohort()``).
+            Who is screened (default ``SchoolCohort()``).
         check : bool, default True
             Check the dates lie within the data and every cohort pupil has a
             ``pupils`` row (never dropping a row silently).
         """
         owner = self.owner
-        from_frame = isinstance(cohort, pd.DataFrame)
+        if isinstance(cohort, pd.DataFrame):
+            cohort = ListedCohort(cohort)
+        if cohort is None:
+            cohort = SchoolCohort()
+        if not isinstance(cohort, Cohort):
+            raise ValueError(
+                f"The 'cohort' parameter of {owner} must be a cohort (SchoolCohort, "
+                "SocialCareCohort, SpellCohort, ListedCohort), a DataFrame indexed by "
+                f"(pupil_id, as_of_date), or None. Got {type(cohort).__name__} instead."
+            )
+        cohort.validate()
+        from_frame = isinstance(cohort, ListedCohort)
         if from_frame:
-            frame = cohort_from_frame(cohort)
+            frame = cohort_from_frame(cohort.frame)
             if dates is None:
                 dates = frame["as_of_date"].unique()
             self.dates = as_of_dates(dates, owner=owner)
             frame = frame[frame["as_of_date"].isin(self.dates)]
             self.con.register("_cohort_frame", frame)
             ctes = [("cohort", "SELECT * FROM _cohort_frame")]
-            self.cohort_spec = None
         else:
-            if cohort is None:
-                cohort = Cohort()
-            if not isinstance(cohort, Cohort):
-                raise ValueError(
-                    f"The 'cohort' parameter of {owner} must be a Cohort, a DataFrame indexed "
-                    f"by (pupil_id, as_of_date), or None. Got {type(cohort).__name__} instead."
-                )
-            cohort.validate()
             self.dates = as_of_dates(dates, owner=owner)
             self.check_sources(cohort.sources())
+            self._check_needs(cohort)
             ctes = cohort.ctes(self.info)
-            self.cohort_spec = cohort
+        self.cohort_spec = cohort
         self.set_dates(self.dates)
         if check:
             self._check_range()
@@ -121,7 +132,38 @@ class Session:
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE _cohort_all AS WITH {with_sql} SELECT * FROM cohort"
         )
+        if isinstance(cohort, SchoolCohort):
+            self._warn_new_year(cohort)
         return self
+
+    def _warn_new_year(self, cohort: SchoolCohort) -> None:
+        """Warn when many pupils join a roll just after an as-of date (a new school year).
+
+        Being on roll starts the day after ``entry_date``, so an as-of date in the
+        first days of September misses a whole intake (e.g. Year 7) whose entry
+        is dated the first day of term.
+        """
+        lo, hi = cohort.ncyears
+        ncy = ncyear_sql("a.as_of_date", "p.birth_month")
+        rows = self.con.execute(
+            "SELECT a.as_of_date, COUNT(DISTINCT en.pupil_id), (SELECT COUNT(*) FROM _cohort_all "
+            "AS k WHERE k.as_of_date = a.as_of_date) FROM asof_dates AS a JOIN enrolments AS en "
+            "ON en.entry_date >= a.as_of_date AND en.entry_date < a.as_of_date + INTERVAL '14' "
+            "DAY JOIN pupils AS p ON p.pupil_id = en.pupil_id WHERE NOT EXISTS (SELECT 1 FROM "
+            "_cohort_all AS k WHERE k.pupil_id = en.pupil_id AND k.as_of_date = a.as_of_date) "
+            f"AND {ncy} BETWEEN {int(lo)} AND {int(hi)} GROUP BY a.as_of_date"
+        ).fetchall()
+        late = [(d, n, m) for d, n, m in rows if n >= max(5, 0.05 * m)]
+        if late:
+            d, n, m = late[0]
+            warnings.warn(
+                f"{self.owner}: {n} pupils in NC years {lo}-{hi} join a school roll in the two "
+                f"weeks after the as-of date {pd.Timestamp(d).date()} (a new school year?) and "
+                f"are not screened, beside {m} who are. Pupils count as on roll from the day "
+                "after their entry date: choose an as-of date after the start of term.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def set_dates(self, dates) -> None:
         """Point the view ``asof_dates`` at these dates (all of them, or one batch)."""
@@ -150,6 +192,18 @@ class Session:
         return out
 
     # -- checks ----------------------------------------------------------------------------------
+    def _check_needs(self, cohort: Cohort) -> None:
+        """Raise if the data lack a column the cohort needs (never screen nobody silently)."""
+        for table, column in cohort.needs():
+            info = self.info.get(table)
+            if info is None or column not in info.present:
+                raise ValueError(
+                    f"{self.owner}: the cohort ({cohort.words()}) needs column {column!r} of "
+                    f"table {table!r}, which your data do not have. Add it, or choose a "
+                    "cohort that does not need it (e.g. SpellCohort over a source of yours, "
+                    "or ListedCohort with the ids to screen)."
+                )
+
     def _check_range(self) -> None:
         """Raise if an as-of date is outside the period the data cover."""
         owner = self.owner
@@ -208,8 +262,16 @@ class Session:
         )
 
 
+def key_values(values) -> pd.Series:
+    """Pupil keys as they are kept: int64 for whole numbers, the pandas str dtype for text."""
+    values = pd.Series(values)
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
+        return values.astype("int64")
+    return values.astype("str")
+
+
 def index_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Index a result by (pupil_id int64, as_of_date datetime64[us])."""
-    frame["pupil_id"] = frame["pupil_id"].astype("int64")
+    """Index a result by (pupil_id, as_of_date datetime64[us])."""
+    frame["pupil_id"] = key_values(frame["pupil_id"]).to_numpy()
     frame["as_of_date"] = frame["as_of_date"].astype("datetime64[us]")
     return frame.set_index(["pupil_id", "as_of_date"])

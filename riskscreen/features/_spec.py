@@ -184,6 +184,54 @@ def _as_condition(where) -> Condition | None:
     )
 
 
+#: Placeholders of :class:`Reason` templates.
+REASON_PLACEHOLDERS = ("n", "s", "pct", "per100", "window", "ago", "since", "change")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """How a feature reads as a reason in words (used by :mod:`riskscreen.explain`).
+
+    ``text`` is the reason for the pupil's value (None: built from the description),
+    ``zero`` replaces it when the value is 0 (a 0/1 flag that is off), ``missing``
+    when the feature had no value and was imputed ("never suspended"). Features of
+    one ``group`` give one reason with their contributions added up (windows of one
+    quantity, levels of one code; default: the feature's name). Templates hold
+    placeholders in braces: ``{n}`` the number ("no" for 0), ``{s}`` "s" unless it
+    is 1, ``{pct}`` a 0-1 share as "81%", ``{per100}`` a rate per 100, ``{window}``
+    "in the last 12 months" ("on record" for all), ``{ago}`` days as "3 weeks ago",
+    ``{since}`` " since March 2025" when a start date is known (else nothing),
+    ``{change}`` a change of a share as "down 14 points".
+    E.g. ``Reason("{n} suspension{s} {window}", group="suspensions")``.
+    """
+
+    text: str | None = None
+    zero: str | None = None
+    missing: str | None = None
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        import string
+
+        for name in ("text", "zero", "missing", "group"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(
+                    f"The {name!r} parameter of Reason must be a string or None. "
+                    f"Got {type(value).__name__} instead."
+                )
+            try:
+                parsed = [] if value is None or name == "group" else string.Formatter().parse(value)
+                unknown = {f for _, f, _, _ in parsed if f is not None} - set(REASON_PLACEHOLDERS)
+            except ValueError:
+                unknown = {"(unbalanced braces)"}
+            if unknown:
+                raise ValueError(
+                    f"The {name!r} parameter of Reason uses unknown placeholders "
+                    f"{sorted(unknown)}; known: {list(REASON_PLACEHOLDERS)}. Got {value!r}."
+                )
+
+
 @dataclass(frozen=True)
 class Feature:
     """One feature: an aggregate of a quantity over a lookback window of a source.
@@ -217,13 +265,17 @@ class Feature:
     impute : float, "median" or None
         Value used where the feature has no value (only for aggregates in
         :data:`MISSABLE`). None means 0, or 3650 days for ``days_since_*``.
-        ``"median"`` is learned by :class:`FeatureBuilder` in ``fit``.
+        ``"median"`` is learned by :class:`FeatureBuilder` in ``fit``;
+        ``float("nan")`` keeps it missing (LightGBM handles missing values itself).
     indicator : bool, default True
         Add a 0/1 ``<name>__missing`` column where imputation was applied
         (only for aggregates that can be missing).
     monotone : {-1, 0, 1}, default 0
         Monotone-constraint hint for gradient boosting: +1 if risk should not
         decrease as the feature grows.
+    reason : Reason or str, optional
+        How the feature reads as a reason in words (a string is ``Reason(text)``).
+        Not part of the definition: features differing only in ``reason`` are equal.
     """
 
     name: str
@@ -239,6 +291,7 @@ class Feature:
     impute: float | str | None = None
     indicator: bool = True
     monotone: int = 0
+    reason: Reason | str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         owner = f"Feature {self.name!r}"
@@ -278,6 +331,10 @@ class Feature:
                 f"Got {self.impute!r} instead."
             )
         object.__setattr__(self, "where", _as_condition(self.where))
+        if isinstance(self.reason, str):
+            object.__setattr__(self, "reason", Reason(text=self.reason))
+        elif not isinstance(self.reason, (Reason, type(None))):
+            raise ValueError(f"The 'reason' parameter of {owner} must be a Reason or a string.")
         if not self.description:
             object.__setattr__(self, "description", self._auto_description())
 

@@ -23,7 +23,7 @@ class FeatureBuilder(BaseEstimator):
     spec : FeatureSpec, optional
         Default :func:`default_spec`.
     cohort : Cohort or DataFrame, optional
-        Who is screened (default ``Cohort()``).
+        Who is screened (default ``SchoolCohort()``).
     use_protected : tuple of str, default ()
         See :func:`build_features`.
 

@@ -15,9 +15,12 @@ models
     with monotone constraints, early stopping on a given later date,
     deterministic). Both are scikit-learn classifiers.
 rule baselines
-    :class:`PriorSuspensionsRanker`, :class:`AttendanceRanker` and
-    :class:`RONIChecklist` (:func:`default_baselines`): every headline number is
-    compared with them.
+    :class:`PriorSuspensionsRanker`, :class:`AttendanceRanker` and a RONI-style
+    :class:`Checklist` (:func:`default_baselines`): every headline number is
+    compared with them. An organisation's own rules: a :class:`Checklist` of
+    :class:`Criterion` items over any features (``">= 2"``, ``"< 0.9"``,
+    ``"== 0"``, ranges ``"[0.8, 0.9)"``) or a :class:`FeatureRanker` on one
+    feature; any scikit-learn classifier can be a baseline too.
 probability calibration
     :class:`CalibratedScorer` maps a fitted model's scores to probabilities on a
     later fold.
@@ -37,9 +40,11 @@ Example
 from riskscreen.training._baselines import (
     RONI_CRITERIA,
     AttendanceRanker,
+    BaselineUnavailable,
+    Checklist,
     Criterion,
+    FeatureRanker,
     PriorSuspensionsRanker,
-    RONIChecklist,
     default_baselines,
 )
 from riskscreen.training._calibrated import CalibratedScorer
@@ -50,12 +55,14 @@ from riskscreen.training._split import TemporalSplit, TemporalSplitDisplay
 __all__ = [
     "RONI_CRITERIA",
     "AttendanceRanker",
+    "BaselineUnavailable",
     "CalibratedScorer",
+    "Checklist",
     "Criterion",
+    "FeatureRanker",
     "LGBMRiskModel",
     "LogisticScorecard",
     "PriorSuspensionsRanker",
-    "RONIChecklist",
     "TemporalSplit",
     "TemporalSplitDisplay",
     "default_baselines",

@@ -9,7 +9,9 @@ time, learns the observed outcome rate per score level as a monotone
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import operator
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,29 +21,98 @@ from sklearn.utils.validation import check_is_fitted
 logger = logging.getLogger("riskscreen.training")
 
 
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+_COMPARISON = re.compile(rf"^\s*(>=|<=|==|!=|>|<)\s*({_NUMBER})\s*$")
+_RANGE = re.compile(rf"^\s*([\[(])\s*({_NUMBER})\s*,\s*({_NUMBER})\s*([\])])\s*$")
+_OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+_OPS.update({">": operator.gt, "<": operator.lt})
+RULE_GRAMMAR = (
+    "'positive' (> 0), a comparison such as '>= 2', '< 0.9', '== 0', '!= 1', or a range "
+    "such as '[0.8, 0.9)' (square brackets include an end, round ones exclude it)"
+)
+
+
+def _rule_test(rule: str, owner: str):
+    """A function values -> bool array for a rule of :data:`RULE_GRAMMAR`, or a clear error."""
+    if isinstance(rule, str) and rule.strip() == "positive":
+        return lambda v: v > 0
+    match = _COMPARISON.match(rule) if isinstance(rule, str) else None
+    if match:
+        op, threshold = _OPS[match.group(1)], float(match.group(2))
+        return lambda v: op(v, threshold)
+    match = _RANGE.match(rule) if isinstance(rule, str) else None
+    if match and float(match.group(2)) <= float(match.group(3)):
+        lo, hi = float(match.group(2)), float(match.group(3))
+        low = operator.ge if match.group(1) == "[" else operator.gt
+        high = operator.le if match.group(4) == "]" else operator.lt
+        return lambda v: low(v, lo) & high(v, hi)
+    raise ValueError(
+        f"The 'rule' parameter of {owner} must be {RULE_GRAMMAR}. Got {rule!r} instead."
+    )
+
+
 @dataclass(frozen=True)
 class Criterion:
-    """One RONI-style checklist item: ``points`` if any of ``columns`` meets the rule."""
+    """One checklist item: ``points`` when any of ``columns`` meets ``rule``.
+
+    Parameters
+    ----------
+    name : str
+    columns : tuple of str
+        Feature columns; the criterion is met when any of them meets the rule
+        (a missing value never meets it).
+    rule : str
+        ``"positive"`` (> 0), a comparison (``">= 2"``, ``"< 0.9"``, ``"== 0"``,
+        ``"!= 1"``; negative numbers allowed) or a range (``"[0.8, 0.9)"``:
+        square brackets include the end, round ones exclude it).
+    points : float
+    description : str
+        The criterion in words.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = Criterion("low_attendance", ("attendance_rate_1y",), "< 0.9", 2, "Attendance under 90%")
+    >>> c.met(pd.DataFrame({"attendance_rate_1y": [0.85, 0.95]}), ["attendance_rate_1y"]).tolist()
+    [True, False]
+    """
 
     name: str
     columns: tuple[str, ...]
-    rule: str  # "positive" (> 0) or ">=N" or "<=N" or "<N"
+    rule: str
     points: float
-    description: str
+    description: str = ""
+    _test: object = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        owner = f"Criterion {self.name!r}"
+        if isinstance(self.columns, str):
+            object.__setattr__(self, "columns", (self.columns,))
+        if not self.columns or not all(isinstance(c, str) for c in self.columns):
+            raise ValueError(
+                f"The 'columns' parameter of {owner} must name one or more feature columns. "
+                f"Got {self.columns!r} instead."
+            )
+        if isinstance(self.points, bool) or not isinstance(self.points, (int, float)):
+            raise ValueError(
+                f"The 'points' parameter of {owner} must be a number. Got {self.points!r}."
+            )
+        object.__setattr__(self, "_test", _rule_test(self.rule, owner))
+
+    def __getstate__(self) -> dict:
+        state = dict(vars(self))
+        state.pop("_test", None)  # rebuilt from the rule, so a saved criterion holds no code
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_test", _rule_test(self.rule, f"Criterion {self.name!r}"))
 
     def met(self, X: pd.DataFrame, present: list[str]) -> np.ndarray:
         values = X[present].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        if self.rule == "positive":
-            hit = values > 0
-        else:
-            op, threshold = self.rule[:2].strip("0123456789."), float(self.rule.lstrip("<>="))
-            hit = {
-                ">=": values >= threshold,
-                "<=": values <= threshold,
-                "<": values < threshold,
-                ">": values > threshold,
-            }[op]
-        return np.nan_to_num(hit, nan=0).astype(bool).any(axis=1)
+        with np.errstate(invalid="ignore"):
+            hit = self._test(values) & ~np.isnan(values)
+        return hit.any(axis=1)
 
 
 RONI_CRITERIA: tuple[Criterion, ...] = (
@@ -98,6 +169,14 @@ behaviour-and-attendance items most predictive of exclusion in published RONI
 tools); criteria whose columns are all missing from X are skipped with a note."""
 
 
+class BaselineUnavailable(ValueError):
+    """A rule baseline cannot run: the features lack the columns it reads (``needs``)."""
+
+    def __init__(self, owner: str, needs) -> None:
+        self.needs = list(needs)
+        super().__init__(f"{owner} needs the feature column(s) {self.needs}.")
+
+
 class _RuleBaseline(ClassifierMixin, BaseEstimator):
     """Shared fit/predict for the rule baselines (subclasses define ``_score``)."""
 
@@ -112,10 +191,7 @@ class _RuleBaseline(ClassifierMixin, BaseEstimator):
             )
         missing = [c for c in self._required() if c not in X.columns]
         if missing:
-            raise ValueError(
-                f"{type(self).__name__} needs the feature column(s) {missing}; X has "
-                f"{list(X.columns)[:20]}{'...' if X.shape[1] > 20 else ''}."
-            )
+            raise BaselineUnavailable(type(self).__name__, missing)
         return X
 
     def fit(self, X, y):
@@ -188,16 +264,19 @@ class AttendanceRanker(_RuleBaseline):
         return 1.0 - np.where(np.isnan(values), self.fill_value_, values)
 
 
-class RONIChecklist(_RuleBaseline):
-    """A RONI-style (risk of NEET indicator) points checklist.
+class Checklist(_RuleBaseline):
+    """A points checklist, such as the one an organisation already uses.
 
-    Each :class:`Criterion` met adds its points; the score is the total. The
-    default criteria (:data:`RONI_CRITERIA`): persistent absence in the last year
-    (2), any suspension in the last year (2), ever permanently excluded (2), SEN
-    support or EHC plan (1), FSM (1), looked after (1), CIN or CP plan (1), one or
-    more school moves in two years (1), and youth-offending/police involvement (1)
-    when such custom feature columns exist. Criteria whose columns are all absent
-    are skipped with a logged note and listed in ``criteria_skipped_``.
+    Each :class:`Criterion` met adds its points; the score is the total (ties are
+    common, and every metric treats them fairly). Criteria read any feature
+    columns with a rule of :data:`RULE_GRAMMAR`. The default criteria
+    (:data:`RONI_CRITERIA`, a RONI-style "risk of NEET" checklist): persistent
+    absence in the last year (2), any suspension in the last year (2), ever
+    permanently excluded (2), SEN support or EHC plan (1), FSM (1), looked after
+    (1), CIN or CP plan (1), one or more school moves in two years (1), and
+    youth-offending/police involvement (1) when such custom feature columns
+    exist. Criteria whose columns are all absent are skipped with a logged note
+    and listed in ``criteria_skipped_``.
 
     Parameters
     ----------
@@ -218,14 +297,13 @@ class RONIChecklist(_RuleBaseline):
             else:
                 skipped.append(c.name)
                 logger.info(
-                    "RONIChecklist: criterion %r skipped; none of its columns %s are in X.",
+                    "Checklist: criterion %r skipped; none of its columns %s are in X.",
                     c.name,
                     list(c.columns),
                 )
         if not used:
-            raise ValueError(
-                "RONIChecklist found none of its criteria's columns in X; expected some of "
-                f"{sorted({col for c in criteria for col in c.columns})}."
+            raise BaselineUnavailable(
+                "Checklist", sorted({col for c in criteria for col in c.columns})
             )
         self.criteria_used_ = used
         self.criteria_skipped_ = skipped
@@ -236,7 +314,7 @@ class RONIChecklist(_RuleBaseline):
             cols = [col for col in present if col in X.columns]
             if len(cols) != len(present):
                 raise ValueError(
-                    f"RONIChecklist was fitted with columns {present} for criterion "
+                    f"Checklist was fitted with columns {present} for criterion "
                     f"{c.name!r}; X lacks {sorted(set(present) - set(cols))}."
                 )
             total += c.points * c.met(X, present)
@@ -262,10 +340,40 @@ class RONIChecklist(_RuleBaseline):
         )
 
 
+class FeatureRanker(_RuleBaseline):
+    """Rank by one feature: the simplest rule an organisation may already use.
+
+    Parameters
+    ----------
+    column : str
+        The feature column.
+    higher_is_riskier : bool, default True
+        False ranks the lowest values first (e.g. attendance).
+
+    Missing values get the training median.
+    """
+
+    def __init__(self, column: str = "", higher_is_riskier: bool = True) -> None:
+        self.column = column
+        self.higher_is_riskier = higher_is_riskier
+
+    def _required(self):
+        return (self.column,)
+
+    def _prepare(self, X):
+        values = _num(X, self.column)
+        self.fill_value_ = float(np.nanmedian(values)) if np.isfinite(values).any() else 0.0
+
+    def _score(self, X):
+        values = _num(X, self.column)
+        values = np.where(np.isnan(values), self.fill_value_, values)
+        return values if self.higher_is_riskier else -values
+
+
 def default_baselines() -> dict[str, _RuleBaseline]:
     """The three rule baselines every model is compared with, by display name."""
     return {
         "prior_suspensions": PriorSuspensionsRanker(),
         "attendance": AttendanceRanker(),
-        "roni_checklist": RONIChecklist(),
+        "roni_checklist": Checklist(),
     }

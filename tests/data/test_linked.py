@@ -196,12 +196,22 @@ def test_from_frames_reports_values_it_cannot_read():
     with pytest.raises(DataValidationError) as info:
         LinkedHistories.from_frames({"fsm": fsm}, validate=False)
     problems = {(p.table, p.column, p.rule, p.rows) for p in info.value.problems}
-    assert problems == {
-        ("fsm", "pupil_id", "unreadable", (2,)),
-        ("fsm", "start_date", "unreadable", (1,)),
-    }
+    # "x" is a text key, so every key stays text, as given: nothing to convert there
+    assert problems == {("fsm", "start_date", "unreadable", (1,))}
     assert "'31/*******'" in str(info.value)  # a possible date of birth is masked
     assert "31/02/2020" not in str(info.value)
+
+
+def test_keys_are_kept_as_given_and_one_kind_for_every_table():
+    pupils = pd.DataFrame({"pupil_id": ["017", "A9"]})
+    fsm = pd.DataFrame({"pupil_id": ["017"], "start_date": ["2020-01-01"], "end_date": [None]})
+    h = LinkedHistories.from_frames({"pupils": pupils, "fsm": fsm})
+    assert h.pupils["pupil_id"].tolist() == ["017", "A9"]  # never renumbered or hashed
+    assert h.fsm["pupil_id"].tolist() == ["017"]
+    numbers = LinkedHistories.from_frames(
+        {"pupils": pd.DataFrame({"pupil_id": ["17", "9"]}), "fsm": fsm.assign(pupil_id=["17"])}
+    )
+    assert numbers.pupils["pupil_id"].dtype == "int64" and numbers.fsm["pupil_id"].tolist() == [17]
 
 
 def test_from_frames_rejects_unknown_tables():

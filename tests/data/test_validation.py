@@ -137,8 +137,14 @@ CASES = [
     ),
     _case(
         setting("sen", pupil_id=texts("1", "pupil three")),
-        Reported("sen.pupil_id", "dtype", [1], "expected an integer dtype (canonical int64)"),
-        id="text_in_an_id_column",
+        Reported(
+            "sen.pupil_id",
+            "dtype",
+            [],
+            "expected pupil keys of the same kind as pupils.pupil_id (whole numbers)",
+            got="text",
+        ),
+        id="text_keys_where_pupils_has_whole_numbers",
     ),
     _case(
         setting("exclusions", kind=OBJECT_KINDS),

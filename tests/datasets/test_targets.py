@@ -74,15 +74,19 @@ def test_report_rows_follow_the_table(report_5k):
     for (_, row), t in zip(report.iterrows(), TARGETS, strict=True):
         assert (row["figure"], row["group"]) == (t.figure, t.group)
         assert row["target"] == float(t.target)
-        assert row["tolerance_type"] == t.tolerance_type
-        assert row["tolerance"] >= t.tolerance
+        # a rare figure's sampling tolerance is a factor (its lower bound stays above zero)
+        assert row["tolerance_type"] in (t.tolerance_type, "factor")
+        if row["tolerance_type"] == t.tolerance_type:
+            assert row["tolerance"] >= t.tolerance
+        else:
+            assert row["note"].startswith("sampling")
         assert row["source"] == t.source
     assert not report["source"].str.contains(_PRIVATE).any()
 
 
 def test_within_tolerance_count_is_unchanged_for_a_fixed_seed(report_5k):
     # the calibration run of 5,000 pupils over five years, seed 0: every figure within
-    assert int(report_5k["within"].sum()) == 54
+    assert int(report_5k["within"].sum()) == len(report_5k) == 56
     small = calibration_report(make_linked_histories(n_pupils=3_000, n_years=2, seed=7))
-    assert len(small) == 54
-    assert int(small["within"].sum()) == 53
+    assert len(small) == 55  # two years do not reach six years of FSM history
+    assert int(small["within"].sum()) == 54

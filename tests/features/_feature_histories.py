@@ -40,13 +40,13 @@ def frame(name: str, rows: list[dict]) -> pd.DataFrame:
     cols = {}
     defaults = DEFAULTS.get(name, {})
     for col, cs in spec.columns.items():
-        if not cs.required and not any(col in r for r in rows):
+        if not cs.required and not any(col in r for r in rows) and col not in defaults:
             continue
         values = [r.get(col, defaults.get(col)) for r in rows]
         if cs.dtype == "datetime64[us]":
             cols[col] = pd.to_datetime(pd.Series(values, dtype="object")).astype(cs.dtype)
         else:
-            cols[col] = pd.Series(values, dtype=cs.dtype)
+            cols[col] = pd.Series(values, dtype="int64" if cs.dtype == "key" else cs.dtype)
     return pd.DataFrame(cols)
 
 

@@ -10,7 +10,7 @@ from _feature_histories import AS_OF, histories, on_roll, pupil
 
 import riskscreen
 from riskscreen.data import DataValidationError
-from riskscreen.features import Cohort, build_cohort, build_features, make_labels
+from riskscreen.features import SchoolCohort, build_cohort, build_features, make_labels
 
 
 def test_on_roll_boundaries_entry_exclusive_leaving_inclusive():
@@ -62,7 +62,7 @@ def test_ncyear_range_filters():
         2,
         3,
     ]
-    with pytest.raises(ValueError, match="'ncyears' parameter of Cohort"):
+    with pytest.raises(ValueError, match="'ncyears' parameter of SchoolCohort"):
         build_cohort(h, [AS_OF], ncyears=(11, 5))
 
 
@@ -107,7 +107,7 @@ def test_off_roll_children_known_to_social_care():
     assert c.index.get_level_values(0).tolist() == [1, 2, 3]
     assert c["on_roll"].tolist() == [True, False, False]
     assert c["school_id"].isna().tolist() == [False, True, True]
-    X = build_features(h, [AS_OF], cohort=Cohort(include_off_roll_social_care=True))
+    X = build_features(h, [AS_OF], cohort=SchoolCohort(include_off_roll_social_care=True))
     assert X.loc[(2, AS_OF), "cin_plan_now"] == 1.0
     assert X.loc[(2, AS_OF), "school_suspension_rate_1y__missing"] == 1.0
 
@@ -180,3 +180,98 @@ def test_cohort_frame_with_unknown_pupils_or_timed_dates_is_an_error():
     timed = c.rename(index={AS_OF: AS_OF + pd.Timedelta(hours=9)}, level="as_of_date")
     with pytest.raises(ValueError, match="must be dates \\(midnight\\)"):
         build_features(h, [AS_OF], cohort=timed)
+
+
+def _cohort_ids(h, dates, cohort) -> list:
+    from riskscreen.features import build_dataset
+
+    data = build_dataset(h, dates, cohort=cohort)
+    return data.cohort.index.get_level_values("pupil_id").tolist()
+
+
+def test_social_care_cohort_is_children_known_to_social_care_and_on_no_roll():
+    from riskscreen.features import SocialCareCohort
+
+    h = histories(
+        pupils=[pupil(1), pupil(2), pupil(3), pupil(4, born="2016-01-01")],
+        enrolments=[on_roll(1)],
+        social_care=[
+            {"pupil_id": 1, "kind": "cin_plan", "start_date": "2021-03-01"},  # on roll
+            {"pupil_id": 2, "kind": "cin_plan", "start_date": "2021-03-01"},  # off roll
+            {
+                "pupil_id": 3,
+                "kind": "referral",
+                "start_date": "2020-01-01",
+                "end_date": "2020-02-01",
+            },
+            {"pupil_id": 4, "kind": "early_help", "start_date": "2021-09-01"},  # Year 1
+        ],
+    )
+    assert _cohort_ids(h, [AS_OF], SocialCareCohort()) == [2, 4]
+    assert _cohort_ids(h, [AS_OF], SocialCareCohort(on_roll=True)) == [1, 2, 4]
+    assert _cohort_ids(h, [AS_OF], SocialCareCohort(ncyears=(5, 11))) == [2]
+    assert _cohort_ids(h, [AS_OF], SocialCareCohort(lookback="730D")) == [2, 3, 4]
+    assert _cohort_ids(h, [AS_OF], SocialCareCohort(kinds=("early_help",))) == [4]
+    with pytest.raises(ValueError, match="'kinds' parameter of SocialCareCohort"):
+        SocialCareCohort(kinds=("gossip",)).validate()
+
+
+def test_spell_cohort_screens_whoever_has_a_spell_open_on_the_as_of_date():
+    from riskscreen.data import CustomSource
+    from riskscreen.features import SpellCohort
+
+    registrations = pd.DataFrame(
+        {
+            "pupil_id": pd.Series([1, 2, 3], dtype="int64"),
+            "start": pd.to_datetime(["2021-09-01", "2021-09-01", "2021-09-01"]).astype(
+                "datetime64[us]"
+            ),
+            "end": pd.to_datetime(["2022-07-01", "2021-12-01", None]).astype("datetime64[us]"),
+            "course": ["A", "B", "A"],
+        }
+    )
+    h = histories(
+        pupils=[pupil(1), pupil(2), pupil(3)],
+        enrolments=[on_roll(1)],
+        social_care=[{"pupil_id": 3, "kind": "looked_after", "start_date": "2021-06-01"}],
+        custom={
+            "registrations": (registrations, CustomSource("pupil_id", "start", "end", ("course",)))
+        },
+    )
+    # pupil 2's registration ended before the as-of date
+    assert _cohort_ids(h, [AS_OF], SpellCohort("registrations")) == [1, 3]
+    assert _cohort_ids(h, [AS_OF], SpellCohort("registrations", where={"course": "B"})) == []
+    looked_after = SpellCohort("social_care", where={"kind": "looked_after"})
+    assert _cohort_ids(h, [AS_OF], looked_after) == [3]
+    with pytest.raises(ValueError, match="must be a table of spells"):
+        _cohort_ids(h, [AS_OF], SpellCohort("exclusions"))
+
+
+def test_a_cohort_that_needs_birth_months_says_so_when_the_data_have_none():
+    from riskscreen.data import LinkedHistories
+    from riskscreen.features import SpellCohort
+
+    h = histories(pupils=[pupil(1)], enrolments=[on_roll(1)])
+    no_birth = LinkedHistories(**{**h.tables(), "pupils": h.pupils[["pupil_id"]]})
+    with pytest.raises(ValueError, match="needs column 'birth_month' of table 'pupils'"):
+        build_cohort(no_birth, [AS_OF])
+    # a cohort that does not need it works on the same data
+    assert _cohort_ids(no_birth, [AS_OF], SpellCohort("enrolments")) == [1, 999]  # 999: the extract
+
+
+def test_an_as_of_date_just_before_a_new_intake_warns_that_it_is_missed():
+    # six pupils start Year 7 on 5 September 2022; pupil 1 has been on roll all along
+    kids = [pupil(i, born="2011-01-01") for i in range(10, 16)]
+    h = histories(
+        pupils=[pupil(1), *kids],
+        enrolments=[on_roll(1), *[on_roll(k["pupil_id"], entry="2022-09-05") for k in kids]],
+    )
+    with pytest.warns(UserWarning, match="6 pupils in NC years 5-11 join a school roll"):
+        early = build_cohort(h, ["2022-09-02"])
+    assert early.index.get_level_values(0).tolist() == [1]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        later = build_cohort(h, ["2022-09-12"])
+    assert len(later) == 7

@@ -27,9 +27,10 @@ def test_the_parts_equal_the_separate_calls(data, linked):
     assert isinstance(data, Dataset)
     pd.testing.assert_frame_equal(data.X, build_features(linked, DATES))
     pd.testing.assert_frame_equal(data.cohort, build_cohort(linked, DATES))
-    with pytest.warns(UserWarning, match="runs past the end of data 2024-07-31"):
-        y = make_labels(linked, DATES, outcome="suspension", horizon="1Y")
-    pd.testing.assert_series_equal(data.y, y)
+    with pytest.raises(ValueError, match="runs past the end of data 2024-07-31"):
+        make_labels(linked, DATES, outcome="suspension", horizon="1Y")
+    y = make_labels(linked, DATES[:2], outcome="suspension", horizon="1Y")
+    pd.testing.assert_series_equal(data.complete().y, y)
     pd.testing.assert_frame_equal(data.sensitive, protected_characteristics(linked, data.X.index))
     assert data.horizon == parse_duration("12M") and data.outcome == "suspension"
     assert data.end_of_data == linked.end_of_data() == pd.Timestamp("2024-07-31")

@@ -169,7 +169,72 @@ def test_custom_cohort_and_errors():
         make_labels(h, ["2031-01-01"])
 
 
-def test_horizon_past_end_of_data_warns():
+def test_a_window_past_the_end_of_data_is_refused_not_labelled_negative():
     h = histories(pupils=[pupil(1)], enrolments=[on_roll(1)])
-    with pytest.warns(UserWarning, match="runs past the end of data"):
+    with pytest.raises(ValueError, match="runs past the end of data 2023-08-31"):
         make_labels(h, ["2023-06-01"], "suspension")
+    # the latest as-of date whose 12 months close by the end of data is fine
+    assert len(make_labels(h, ["2022-09-01"], "suspension", horizon="12M")) == 1
+
+
+def test_year_11_pupils_are_censored_when_school_ends_within_the_window():
+    # pupil 1 is in Y11 in June 2022 (born Jan 2006: Y11 ends 31 Aug 2022), pupil 2 in Y9
+    h = histories(
+        pupils=[
+            pupil(1, born="2006-01-01"),
+            pupil(2, born="2008-01-01"),
+            pupil(3, born="2006-02-01"),
+        ],
+        enrolments=[on_roll(1), on_roll(2), on_roll(3)],
+        exclusions=[{"pupil_id": 3, "start_date": "2022-07-01"}],
+    )
+    y, report = make_labels(h, ["2022-06-01"], "suspension", return_report=True)
+    assert y.tolist() == [pd.NA, False, True]  # 3 was suspended before leaving: it counts
+    assert report["n_censored"].tolist() == [1]
+    # a window that closes before the end of Year 11 is labelled as usual
+    assert make_labels(h, ["2022-06-01"], "suspension", horizon="60D").tolist() == [
+        False,
+        False,
+        True,
+    ]
+    # outcomes over other sources are not school-bound: no Year 11 rule
+    from riskscreen.features import Outcome
+
+    other = Outcome("excluded", "exclusions", words="be excluded")
+    assert make_labels(h, ["2022-06-01"], other).tolist() == [False, False, True]
+
+
+def test_custom_outcomes_over_events_and_spell_ends():
+    from riskscreen.data import CustomSource
+    from riskscreen.features import Col, Outcome
+
+    regs = pd.DataFrame(
+        {
+            "pupil_id": pd.Series([1, 2, 3], dtype="int64"),
+            "start": pd.to_datetime(["2021-09-01"] * 3).astype("datetime64[us]"),
+            "end": pd.to_datetime(["2022-03-01", "2022-07-20", None]).astype("datetime64[us]"),
+            "status": ["withdrawn", "completed", "active"],
+        }
+    )
+    h = histories(
+        pupils=[pupil(1), pupil(2), pupil(3)],
+        enrolments=[on_roll(1), on_roll(2), on_roll(3)],
+        custom={"registrations": (regs, CustomSource("pupil_id", "start", "end", ("status",)))},
+    )
+    withdrawal = Outcome(
+        "withdrawal",
+        "registrations",
+        where=Col("status") == "withdrawn",
+        at="end",
+        words="withdraw from the course",
+    )
+    y = make_labels(h, ["2022-01-10"], withdrawal, horizon="6M")
+    assert y.name == "withdrawal" and y.tolist() == [True, False, False]
+    either = make_labels(h, ["2022-01-10"], (withdrawal, "suspension"), horizon="6M")
+    assert either.name == "withdrawal|suspension"
+    with pytest.raises(ValueError, match="'name' parameter of Outcome"):
+        Outcome("suspension", "registrations")
+    with pytest.raises(ValueError, match="holds events with no end date"):
+        make_labels(h, ["2022-01-10"], Outcome("x", "exclusions", at="end"))
+    with pytest.raises(ValueError, match="has no column\\(s\\) \\['grade'\\]"):
+        make_labels(h, ["2022-01-10"], Outcome("x", "registrations", where={"grade": "A"}))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from riskscreen.features import Col, Feature, FeatureSpec
@@ -83,3 +84,21 @@ def test_duplicate_names_rejected():
         FeatureSpec((Feature("a", "sen", "active"), Feature("a", "fsm", "active")))
     with pytest.raises(ValueError, match="must hold Feature objects"):
         FeatureSpec(("a",))
+
+
+def test_impute_nan_keeps_the_feature_missing():
+    from _feature_histories import AS_OF, histories, on_roll, pupil
+
+    from riskscreen.features import build_features
+
+    spec = FeatureSpec(
+        [Feature("mean_sessions", "exclusions", "mean", column="sessions", impute=float("nan"))]
+    )
+    h = histories(
+        pupils=[pupil(1), pupil(2)],
+        enrolments=[on_roll(1), on_roll(2)],
+        exclusions=[{"pupil_id": 1, "start_date": "2021-05-01", "sessions": 4.0}],
+    )
+    X = build_features(h, [AS_OF], spec)
+    assert X["mean_sessions"].iloc[0] == 4.0 and np.isnan(X["mean_sessions"].iloc[1])
+    assert X["mean_sessions__missing"].tolist() == [0.0, 1.0]
