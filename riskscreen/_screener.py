@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from riskscreen._screener_params import check_params
 from riskscreen._screening import Screening
-from riskscreen._time import Duration
+from riskscreen._time import Duration, latest_complete_as_of
 from riskscreen._time import as_of_date as _as_of_date
 from riskscreen._time import as_of_dates as _as_of_dates
 from riskscreen.evaluation import (
@@ -313,6 +313,7 @@ class Screener(BaseEstimator):
             "calibration_dates": self.calibration_dates_,
             "outcome": self._outcome_name(),
             "horizon": horizon.text,
+            "calibration": self.calibration,
         }
         note = (
             f"Validation fold = calibration fold ({', '.join(self.calibration_dates_)}): ranking "
@@ -417,6 +418,12 @@ class Screener(BaseEstimator):
             outcome=self._outcome_name(),
         )
 
+    def explain(self, screening, **kwargs):
+        """Reasons for each pupil of ``screening`` (see :func:`riskscreen.explain.explain`)."""
+        from riskscreen.explain import explain
+
+        return explain(self, screening, **kwargs)
+
     def evaluate(self, histories, as_of_date=None, *, n_bootstrap: int | None = None):
         """Model vs rule baselines at a later as-of date whose label window is complete.
 
@@ -434,11 +441,12 @@ class Screener(BaseEstimator):
         if data.incomplete_dates:
             # make_labels reads "no event yet" as a negative: the numbers would be wrong
             d = data.incomplete_dates[0]
-            latest = horizon.before(pd.Timestamp(data.end_of_data) + pd.Timedelta(days=1))
+            latest = latest_complete_as_of(horizon, data.end_of_data)
+            hint = "" if latest is None else f" no later than {latest.date()}"
             raise ValueError(
                 f"The {horizon.text} label window of as_of_date {d.date()} runs past the end "
                 f"of data {pd.Timestamp(data.end_of_data).date()}, so its labels are "
-                f"incomplete; evaluate on an as-of date no later than {latest.date()}."
+                f"incomplete; evaluate on an as-of date{hint} whose window closes by then."
             )
         split = TemporalSplit(horizon=horizon)
         split.check_test_dates(self.train_dates_, data.as_of_dates)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from riskscreen._time import Duration, parse_duration
+from riskscreen._time import Duration, parse_horizon
 from riskscreen.evaluation import resolve_k
 from riskscreen.evaluation._bands import check_bands
 from riskscreen.features import Cohort, FeatureSpec
@@ -19,7 +19,7 @@ def check_params(screener) -> Duration:
     """Raise a clear error for the first bad parameter; return the parsed horizon."""
     owner = "Screener"
     parse_outcome(screener.outcome, owner)
-    horizon = parse_duration(screener.horizon, parameter="horizon", owner=owner)
+    horizon = parse_horizon(screener.horizon, parameter="horizon", owner=owner)
     try:
         resolve_k(screener.capacity, 10**9)
     except ValueError:

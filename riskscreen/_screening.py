@@ -39,6 +39,8 @@ class Screening:
     per_school: bool = False
     outcome: str = "suspension"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: the panel's capacity as given to the Screener (a fraction or a number of pupils)
+    capacity: float | int | None = None
 
     @classmethod
     def from_scores(
@@ -89,6 +91,7 @@ class Screening:
             k=int(frame["flagged"].sum()),
             per_school=per_school,
             outcome=outcome,
+            capacity=capacity,
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -226,6 +226,69 @@ def _duration_or_none(value) -> Duration | None:
     return Duration(int(match.group(1)), match.group(2).upper())
 
 
+@dataclass(frozen=True, eq=False)
+class DatedHorizons:
+    """A horizon per as-of date, where real label windows differ (e.g. courses of
+    different lengths): ``{as_of_date: Duration}``. Acts like a :class:`Duration`
+    wherever a horizon is used; an as-of date without a horizon is an error.
+    """
+
+    by_date: tuple[tuple[pd.Timestamp, Duration], ...]
+
+    @property
+    def text(self) -> str:
+        return (
+            "per as-of date ("
+            + ", ".join(f"{d.date()}: {h.text}" for d, h in self.by_date[:4])
+            + (", ..." if len(self.by_date) > 4 else "")
+            + ")"
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DatedHorizons) and self.by_date == other.by_date
+
+    def __hash__(self) -> int:
+        return hash(self.by_date)
+
+    def for_date(self, date) -> Duration:
+        date = pd.Timestamp(date).normalize()
+        for d, h in self.by_date:
+            if d == date:
+                return h
+        raise ValueError(
+            f"No horizon is given for as-of date {date.date()}; the horizons cover "
+            f"{[str(d.date()) for d, _ in self.by_date]}."
+        )
+
+    def after(self, date) -> pd.Timestamp:
+        return self.for_date(date).after(date)
+
+    def end_sql(self, as_of: str) -> str:
+        """SQL for the first day after each as-of date's window (NULL for other dates)."""
+        cases = " ".join(
+            f"WHEN TIMESTAMP '{d:%Y-%m-%d}' THEN {h.end_sql(as_of)}" for d, h in self.by_date
+        )
+        return f"(CASE {as_of} {cases} END)"
+
+
+def parse_horizon(value, *, parameter: str = "horizon", owner: str):
+    """A :class:`Duration`, or :class:`DatedHorizons` from a mapping of as-of date to duration."""
+    if isinstance(value, DatedHorizons):
+        return value
+    if isinstance(value, dict):
+        pairs = []
+        for date, duration in value.items():
+            day = as_of_date(date, parameter=f"{parameter} (a key)", owner=owner)
+            pairs.append((day, parse_duration(duration, parameter=parameter, owner=owner)))
+        if not pairs:
+            raise ValueError(f"The {parameter!r} parameter of {owner} must not be empty.")
+        return DatedHorizons(tuple(sorted(pairs)))
+    return parse_duration(value, parameter=parameter, owner=owner)
+
+
 def as_of_dates(values, *, parameter: str = "as_of_dates", owner: str) -> pd.DatetimeIndex:
     """Normalise as-of dates: calendar days, unique, sorted, at least one.
 
@@ -283,16 +346,20 @@ def label_window_complete(as_of, horizon: Duration, end_of_data) -> bool:
     return horizon.after(as_of) <= pd.Timestamp(end_of_data) + ONE_DAY
 
 
-def latest_complete_as_of(horizon: Duration, end_of_data) -> pd.Timestamp:
-    """The latest as-of date whose label window is complete."""
+def latest_complete_as_of(horizon: Duration, end_of_data) -> pd.Timestamp | None:
+    """The latest as-of date whose label window is complete (None for dated horizons)."""
+    if not isinstance(horizon, Duration):
+        return None
     return horizon.before(pd.Timestamp(end_of_data) + ONE_DAY)
 
 
 __all__ = [
+    "DatedHorizons",
     "Duration",
     "as_of_date",
     "as_of_dates",
     "label_window_complete",
     "latest_complete_as_of",
     "parse_duration",
+    "parse_horizon",
 ]

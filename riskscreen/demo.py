@@ -5,8 +5,11 @@ fit dates once (one read of the histories), fits the LightGBM screener and the
 logistic scorecard on earlier as-of dates (calibrated on a later one), evaluates
 both against the rule baselines on a still later test date, prints the
 comparison with bootstrap intervals and the step timings, writes the ranked
-screening of that date as CSV under ``out/`` and logs the run to a local MLflow
-store under ``out/mlruns``. Only pseudonymous ids are written.
+screening of that date as CSV under ``out/``, explains every flag (SHAP values
+put in words), writes each school's panel pack (Excel, HTML, CSV) under
+``out/panel_packs/<date>/`` -- the test date's packs say what changed since the
+previous panel's -- and logs the run to a local MLflow store under
+``out/mlruns``. Only pseudonymous ids are written.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import pandas as pd
 TRAIN_DATES = ("2020-02-01", "2020-06-01", "2020-10-01", "2021-02-01", "2021-06-01")
 CALIBRATION_DATE = "2022-06-01"
 TEST_DATE = "2023-06-01"
+#: The panel before the test date: its packs are what the test date's packs compare with.
+PREVIOUS_PANEL_DATE = "2023-02-01"
 MODELS = ("lightgbm", "scorecard")
 
 
@@ -36,6 +41,8 @@ class DemoResult:
     run: object
     screening_csv: Path
     comparison_csv: Path
+    explanation: object = None
+    pack_paths: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
 
 
@@ -54,7 +61,9 @@ def run_demo(
     from riskscreen import Screener
     from riskscreen._files import atomic_path
     from riskscreen.datasets import make_linked_histories
+    from riskscreen.explain import explain
     from riskscreen.features import build_dataset
+    from riskscreen.panel import write_packs
     from riskscreen.tracking import track
 
     out = Path(out)
@@ -103,6 +112,24 @@ def run_demo(
         with step("Scoring and writing the screening"):
             screening = screeners["lightgbm"].score(test)
             screening_csv = screening.write_csv(out / f"screening_{TEST_DATE}.csv")
+        with step("Reasons for every flag and each school's panel pack"):
+            lgbm_screener = screeners["lightgbm"]
+            packs = out / "panel_packs"
+            before = lgbm_screener.score(histories, PREVIOUS_PANEL_DATE)
+            write_packs(
+                before,
+                explain(lgbm_screener, before, pupils="flagged", histories=histories),
+                packs / PREVIOUS_PANEL_DATE,
+                histories=histories,
+            )
+            explanation = explain(lgbm_screener, screening, pupils="flagged", histories=histories)
+            pack_paths = write_packs(
+                screening,
+                explanation,
+                packs / TEST_DATE,
+                previous=packs / PREVIOUS_PANEL_DATE,
+                histories=histories,
+            )
         lgbm, card = comparisons["lightgbm"], comparisons["scorecard"]
         table = pd.concat(
             [
@@ -139,6 +166,13 @@ def run_demo(
         f"scorecard {table.loc['scorecard', 'ece']:.3f}"
     )
     console.print(f"Screening ({screening.k} pupils flagged) written to {screening_csv}")
+    example = [text for text in explanation.reasons_wide().iloc[0] if text]
+    console.print("Reasons for one flagged pupil: " + "; ".join(example))
+    n_schools = sum(1 for p in pack_paths if p.suffix == ".xlsx" and "_school_" in p.name)
+    console.print(
+        f"Panel packs for {n_schools} schools (Excel, HTML, CSV; what changed since "
+        f"{PREVIOUS_PANEL_DATE}) written to {packs / TEST_DATE}"
+    )
     console.print(f"MLflow: {run}")
     console.print(
         "Timings: " + ", ".join(f"{k.split(' (')[0]} {v:.1f}s" for k, v in timings.items())
@@ -150,5 +184,7 @@ def run_demo(
         run=run,
         screening_csv=screening_csv,
         comparison_csv=comparison_csv,
+        explanation=explanation,
+        pack_paths=pack_paths,
         timings=timings,
     )

@@ -59,13 +59,23 @@ from riskscreen.features._default_spec import default_spec
 from riskscreen.features._labels import make_labels
 from riskscreen.features._outcome import OUTCOMES, CMEDefinition, Outcome
 from riskscreen.features._protected import protected_characteristics
-from riskscreen.features._spec import AGGREGATES, MISSABLE, Col, Condition, Feature, FeatureSpec
+from riskscreen.features._spec import (
+    AGGREGATES,
+    MISSABLE,
+    REASON_PLACEHOLDERS,
+    Col,
+    Condition,
+    Feature,
+    FeatureSpec,
+    Reason,
+)
 from riskscreen.features._transformer import FeatureBuilder
 
 __all__ = [
     "AGGREGATES",
     "MISSABLE",
     "OUTCOMES",
+    "REASON_PLACEHOLDERS",
     "CMEDefinition",
     "Cohort",
     "Col",
@@ -76,6 +86,7 @@ __all__ = [
     "FeatureSpec",
     "ListedCohort",
     "Outcome",
+    "Reason",
     "SchoolCohort",
     "SocialCareCohort",
     "SpellCohort",

@@ -191,16 +191,26 @@ class SchoolCohort(Cohort):
         How far back an episode still counts as "known to social care".
     social_care_kinds : sequence of str or None
         Episode kinds that count (default: all kinds, early help included).
+    leaving_within : str or None, default "3M"
+        Pupils whose Year 11 ends (31 August) less than this long after the as-of
+        date are left out: they leave compulsory schooling before a panel could
+        act, and the few weeks left of their label window would count them as
+        negatives (with the default, Year 11 is not screened from 1 June). None
+        keeps them. Pupils past Year 11 and pupils with no ``birth_month`` are
+        kept.
     """
 
     ncyears: tuple[int, int] = (5, 11)
     include_off_roll_social_care: bool = False
     social_care_lookback: str = "365D"
     social_care_kinds: tuple[str, ...] | None = None
+    leaving_within: str | None = "3M"
 
     def validate(self) -> None:
         _check_ncyears(self.ncyears, "SchoolCohort")
         _check_social_care(self.social_care_lookback, self.social_care_kinds, "SchoolCohort")
+        if self.leaving_within is not None:
+            parse_duration(self.leaving_within, parameter="leaving_within", owner="SchoolCohort")
 
     def sources(self) -> tuple[str, ...]:
         extra = ("social_care",) if self.include_off_roll_social_care else ()
@@ -211,11 +221,21 @@ class SchoolCohort(Cohort):
         text = f"on a school roll in NC years {lo}-{hi}"
         if self.include_off_roll_social_care:
             text += ", or on no roll and known to social care"
+        if self.leaving_within is not None:
+            text += f", not leaving school within {parse_duration(self.leaving_within).words()}"
         return text
 
     def members(self, sources) -> list[tuple[str, str]]:
         ctes = [("roll_members", "SELECT pupil_id, as_of_date FROM on_roll")]
         body = "SELECT pupil_id, as_of_date FROM roll_members"
+        if self.leaving_within is not None:
+            ends = parse_duration(self.leaving_within).end_sql("m.as_of_date")
+            y11_end = end_of_year_11_sql("p.birth_month")
+            body = (  # sixth formers (Year 11 already over) are kept
+                "SELECT m.pupil_id, m.as_of_date FROM roll_members AS m "
+                "LEFT JOIN pupils AS p ON p.pupil_id = m.pupil_id "
+                f"WHERE p.birth_month IS NULL OR {y11_end} < m.as_of_date OR {y11_end} >= {ends}"
+            )
         if self.include_off_roll_social_care:
             known = _social_care_sql(sources, self.social_care_lookback, self.social_care_kinds)
             ctes.append(("known_sc", known))

@@ -34,11 +34,13 @@ outside the authority (``leaving_reason`` in ``{"other_la", "abroad"}``) can no
 longer be observed. Their label is True if an outcome was recorded in the
 window anyway (it happened, wherever they were), otherwise <NA> (censored):
 not counted as a negative. For a pupil who never returns this is exactly
-"left before the horizon ended and before any outcome event". School
-outcomes end with compulsory schooling: a pupil whose Year 11 ends (31 August)
-before the last day of the window is censored the same way, so pupils about to
-leave school are not counted as negatives they could never have been. Persistent
-absence is <NA> for every censored pupil. Censored and unknown counts are
+"left before the horizon ended and before any outcome event". Persistent
+absence is <NA> for every censored pupil. The end of compulsory schooling is
+not censoring: whether a pupil leaves is known on the as-of date, so it is
+handled by the cohort -- :class:`SchoolCohort` leaves out pupils whose Year 11
+ends within three months (``leaving_within``), and a Year 11 pupil screened
+earlier is labelled by what happens before they leave (a label that keeps only
+the leavers' positives would make Year 11 look riskier than it is). Censored and unknown counts are
 reported per as-of date by ``make_labels(..., return_report=True)``; a label
 window that runs past the end of data is refused.
 """
@@ -50,9 +52,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskscreen._time import Duration, label_window_complete, parse_duration
+from riskscreen._time import Duration, label_window_complete, parse_duration, parse_horizon
 from riskscreen.data._views import quote
-from riskscreen.features._cohort import end_of_year_11_sql
 from riskscreen.features._outcome import (
     CMEDefinition,
     Outcome,
@@ -141,16 +142,6 @@ def _label_sql(parts, h: Duration, cme: CMEDefinition, info) -> list[tuple[str, 
         )
     reasons = ", ".join(f"'{r}'" for r in CENSOR_REASONS)
     first_event("censor", "enrolments", "leaving_date", f"e.leaving_reason IN ({reasons})")
-    # the end of compulsory schooling: school outcomes cannot be seen after Year 11
-    ctes.append(
-        (
-            "y11_end",
-            f"SELECT c.pupil_id, c.as_of_date, {end_of_year_11_sql('p.birth_month')} AS d "
-            "FROM cohort AS c JOIN pupils AS p ON p.pupil_id = c.pupil_id "
-            f"WHERE p.birth_month IS NOT NULL AND {end_of_year_11_sql('p.birth_month')} < "
-            f"{end} - INTERVAL '1' DAY",
-        )
-    )
     return ctes
 
 
@@ -172,11 +163,6 @@ class LabelRules:
     def words(self) -> str:
         """The outcome as a verb phrase, for sentences."""
         return outcome_words(self.parts)
-
-    @property
-    def school_bound(self) -> bool:
-        """Whether every outcome is a school outcome (unseen after Year 11)."""
-        return all(isinstance(p, str) for p in self.parts)
 
     def sources(self) -> set[str]:
         used = {"enrolments", "pupils", *(p.source for p in self.parts if isinstance(p, Outcome))}
@@ -200,7 +186,7 @@ def label_rules(
 ) -> LabelRules:
     """Check the label parameters before any data are read."""
     parts = parse_outcome(outcome, owner)
-    h = parse_duration(horizon, parameter="horizon", owner=owner)
+    h = parse_horizon(horizon, parameter="horizon", owner=owner)
     cme = cme_definition if cme_definition is not None else CMEDefinition()
     if not isinstance(cme, CMEDefinition):
         raise ValueError(
@@ -245,8 +231,10 @@ def make_labels(
         One of ``"suspension"``, ``"permanent_exclusion"``, ``"missing_education"``,
         ``"persistent_absence"``, an :class:`Outcome` over any source, or several
         ("any of").
-    horizon : str or Duration, default "365D"
+    horizon : str, Duration or dict, default "365D"
         Label window ``[as_of, as_of + horizon)``: ``"365D"``, ``"12M"``, ``"1Y"``...
+        or one per as-of date, ``{"2021-02-01": "4M", "2021-11-01": "8M"}``, where
+        real windows differ (e.g. courses of different lengths).
     cohort : Cohort, DataFrame or None
         Who is labelled (default :class:`SchoolCohort`); a frame indexed by
         (pupil_id, as_of_date) is used as given.
@@ -306,11 +294,12 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
     parts = rules.parts
     session.check_sources(rules.sources())
     _check_outcome_sources(session, parts)
+    for date in session.dates:  # a horizon per as-of date must cover every date
+        rules.horizon.after(date)
     ctes = list(COHORT_CTES) + _label_sql(parts, rules.horizon, rules.cme, session.info)
-    cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date", "y11_end.d AS y11_end"]
+    cols = ["c.pupil_id", "c.as_of_date", "censor.d AS censor_date"]
     joins = [
         "LEFT JOIN censor ON censor.pupil_id = c.pupil_id AND censor.as_of_date = c.as_of_date",
-        "LEFT JOIN y11_end ON y11_end.pupil_id = c.pupil_id AND y11_end.as_of_date = c.as_of_date",
     ]
     custom = iter(range(len(parts)))
     for p in parts:
@@ -330,8 +319,6 @@ def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.D
     )
     raw = index_frame(session.con.execute(sql).df())
     censored = raw["censor_date"].notna().to_numpy()
-    if rules.school_bound:  # Year 11 ends within the window: later outcomes cannot be seen
-        censored = censored | raw["y11_end"].notna().to_numpy()
     n = len(raw)
     any_true = np.zeros(n, dtype=bool)
     any_na = np.zeros(n, dtype=bool)

@@ -55,8 +55,7 @@ class Outcome:
     in ``[as_of, as_of + horizon)``: its event date (or spell start) with
     ``at="start"``, the spell's end date with ``at="end"``. Censoring is as for
     the built-in outcomes (a pupil who leaves the authority's rolls for another
-    authority or abroad with no outcome is <NA>); outcomes after Year 11 are not
-    censored, since ``source`` is not assumed to be school-bound.
+    authority or abroad with no outcome is <NA>).
 
     Parameters
     ----------

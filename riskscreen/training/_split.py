@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from riskscreen._time import Duration, as_of_dates, parse_duration
+from riskscreen._time import DatedHorizons, Duration, as_of_dates, parse_duration, parse_horizon
 
 AS_OF = "as_of_date"
 
@@ -45,9 +45,10 @@ class TemporalSplit:
         Number of folds: the latest ``n_splits`` as-of dates that have at least
         one eligible training date are used as test dates. Ignored when
         ``test_dates`` is given.
-    horizon : str or Duration, default="365D"
-        Label window length (e.g. ``"365D"``, ``"12M"``, ``"1Y"``); the gap
-        enforced between training and test dates.
+    horizon : str, Duration or dict, default="365D"
+        Label window length (e.g. ``"365D"``, ``"12M"``, ``"1Y"``), or one per
+        as-of date (``{date: duration}``); the gap enforced between a training
+        date and a test date is the training date's own horizon.
     test_dates : sequence of dates, optional
         Explicit test as-of dates (rolling origin at a frequency of your choice).
     max_train_dates : int, optional
@@ -86,8 +87,8 @@ class TemporalSplit:
         )
         return f"TemporalSplit({params})"
 
-    def _horizon(self) -> Duration:
-        return parse_duration(self.horizon, parameter="horizon", owner="TemporalSplit")
+    def _horizon(self) -> Duration | DatedHorizons:
+        return parse_horizon(self.horizon, parameter="horizon", owner="TemporalSplit")
 
     def closes_before(self, train_date, test_date) -> bool:
         """Whether the label window of ``train_date`` closes by ``test_date``."""

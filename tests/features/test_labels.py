@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
 
-from riskscreen.features import CMEDefinition, build_cohort, make_labels
+from riskscreen.features import CMEDefinition, SchoolCohort, build_cohort, make_labels
 
 END = AS_OF + pd.Timedelta(days=365)  # first day after a 365D horizon: 2023-01-10
 
@@ -177,8 +177,8 @@ def test_a_window_past_the_end_of_data_is_refused_not_labelled_negative():
     assert len(make_labels(h, ["2022-09-01"], "suspension", horizon="12M")) == 1
 
 
-def test_year_11_pupils_are_censored_when_school_ends_within_the_window():
-    # pupil 1 is in Y11 in June 2022 (born Jan 2006: Y11 ends 31 Aug 2022), pupil 2 in Y9
+def test_year_11_leavers_are_left_out_of_the_school_cohort_not_censored_on_the_outcome():
+    # pupils 1 and 3 are in Y11 in June 2022 (Y11 ends 31 Aug 2022), pupil 2 in Y9
     h = histories(
         pupils=[
             pupil(1, born="2006-01-01"),
@@ -188,20 +188,24 @@ def test_year_11_pupils_are_censored_when_school_ends_within_the_window():
         enrolments=[on_roll(1), on_roll(2), on_roll(3)],
         exclusions=[{"pupil_id": 3, "start_date": "2022-07-01"}],
     )
+    # on 1 June they leave within three months: not screened, so not labelled
     y, report = make_labels(h, ["2022-06-01"], "suspension", return_report=True)
-    assert y.tolist() == [pd.NA, False, True]  # 3 was suspended before leaving: it counts
-    assert report["n_censored"].tolist() == [1]
-    # a window that closes before the end of Year 11 is labelled as usual
-    assert make_labels(h, ["2022-06-01"], "suspension", horizon="60D").tolist() == [
+    assert y.index.get_level_values("pupil_id").tolist() == [2]
+    assert y.tolist() == [False] and report["n_censored"].tolist() == [0]
+    # kept with leaving_within=None, they are labelled by what happened before they
+    # left -- negatives stay negatives, so Year 11 is not made to look riskier
+    keep = SchoolCohort(leaving_within=None)
+    assert make_labels(h, ["2022-06-01"], "suspension", cohort=keep).tolist() == [
         False,
         False,
         True,
     ]
-    # outcomes over other sources are not school-bound: no Year 11 rule
-    from riskscreen.features import Outcome
-
-    other = Outcome("excluded", "exclusions", words="be excluded")
-    assert make_labels(h, ["2022-06-01"], other).tolist() == [False, False, True]
+    # in February they still have more than three months of school: screened and labelled
+    feb = make_labels(h, ["2022-02-01"], "suspension", horizon="6M")
+    assert feb.tolist() == [False, False, True]
+    assert "not leaving school within 3 months" in SchoolCohort().words()
+    with pytest.raises(ValueError, match="leaving_within"):
+        make_labels(h, ["2022-02-01"], "suspension", cohort=SchoolCohort(leaving_within="soon"))
 
 
 def test_custom_outcomes_over_events_and_spell_ends():
@@ -238,3 +242,21 @@ def test_custom_outcomes_over_events_and_spell_ends():
         make_labels(h, ["2022-01-10"], Outcome("x", "exclusions", at="end"))
     with pytest.raises(ValueError, match="has no column\\(s\\) \\['grade'\\]"):
         make_labels(h, ["2022-01-10"], Outcome("x", "registrations", where={"grade": "A"}))
+
+
+def test_a_horizon_per_as_of_date_where_real_windows_differ():
+    h = histories(
+        pupils=[pupil(1), pupil(2)],
+        enrolments=[on_roll(1), on_roll(2)],
+        exclusions=[
+            {"pupil_id": 1, "start_date": "2021-03-15"},
+            {"pupil_id": 2, "start_date": "2021-11-15"},
+        ],
+    )
+    horizons = {"2021-02-01": "2M", "2021-10-01": "2M", "2021-02-02": "12M"}
+    y = make_labels(h, ["2021-02-01", "2021-10-01", "2021-02-02"], "suspension", horizons)
+    # pupil 1's March suspension is inside 2 months of 1 Feb; pupil 2's November one
+    # inside 2 months of 1 Oct and 12 months of 2 Feb
+    assert y.tolist() == [True, False, True, True, False, True]
+    with pytest.raises(ValueError, match="No horizon is given for as-of date 2021-06-01"):
+        make_labels(h, ["2021-06-01"], "suspension", horizons)

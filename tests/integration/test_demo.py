@@ -193,3 +193,22 @@ def test_demo_runs_end_to_end(tmp_path):
     # only pseudonymous ids and derived numbers are written
     forbidden = {"upn", "name", "date_of_birth", "postcode", "birth_month"}
     assert not forbidden & {c.lower() for c in csv.columns}
+    # every flag has reasons in words, and each school with flags has its panel pack,
+    # the test date's saying what changed since the previous panel
+    reasons = result.explanation.reasons_wide()
+    assert set(reasons.index) == set(
+        result.screening.frame.index[result.screening.frame["flagged"]]
+    )
+    assert (reasons["reason_1"] != "").all()
+    assert "Reasons for one flagged pupil:" in text and "Panel packs for" in text
+    names = {p.name for p in result.pack_paths}
+    schools = result.screening.to_frame().query("flagged")["school_id"].dropna().unique()
+    for school in schools:
+        assert {
+            f"panel_2023-06-01_school_{school}.{ext}" for ext in ("xlsx", "html", "csv")
+        } <= names
+    assert (tmp_path / "panel_packs" / "2023-02-01").is_dir()
+    from riskscreen.panel import read_decisions
+
+    decisions = read_decisions(tmp_path / "panel_packs" / "2023-06-01")
+    assert len(decisions.table) == result.screening.k
