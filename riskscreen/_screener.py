@@ -7,8 +7,6 @@ rule baselines, ``evaluation`` ranks, bands, flags and compares.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 
@@ -17,7 +15,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from riskscreen._screener_params import check_params
+from riskscreen._screener_evaluate import evaluate_dataset
+from riskscreen._screener_params import check_n_bootstrap, check_params, params_hash
 from riskscreen._screening import Screening
 from riskscreen._time import Duration, latest_complete_as_of
 from riskscreen._time import as_of_date as _as_of_date
@@ -25,7 +24,6 @@ from riskscreen._time import as_of_dates as _as_of_dates
 from riskscreen.evaluation import (
     Comparison,
     assign_bands,
-    band_tables,
     compare_scores,
 )
 from riskscreen.features import Dataset, build_dataset
@@ -46,19 +44,6 @@ PUPIL = "pupil_id"
 AS_OF = "as_of_date"
 #: A fit date counts as "labels complete" when at most this share of its rows is censored.
 MAX_CENSORED_SHARE = 0.5
-
-
-def _hash_json(obj) -> str:
-    text = json.dumps(obj, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _params_for_hash(estimator) -> dict:
-    params = estimator.get_params(deep=False)
-    return {
-        k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
-        for k, v in params.items()
-    }
 
 
 class Screener(BaseEstimator):
@@ -172,7 +157,14 @@ class Screener(BaseEstimator):
     def _outcome_name(self) -> str:
         return "|".join(outcome_name(p) for p in parse_outcome(self.outcome, "Screener"))
 
-    def _dataset(self, histories, dates, horizon: Duration, *, labels: bool, owner: str):
+    def _outcome_for_words(self):
+        """The outcome for sentences: its name, or its Outcome objects (with their words)."""
+        parts = parse_outcome(self.outcome, "Screener")
+        return self._outcome_name() if all(isinstance(p, str) for p in parts) else parts
+
+    def _dataset(
+        self, histories, dates, horizon: Duration, *, labels: bool, owner: str, sensitive=False
+    ):
         """A Dataset from histories at ``dates``, or a given Dataset checked against self."""
         spec = getattr(self, "spec_", None) or self.spec
         if not isinstance(histories, Dataset):
@@ -183,6 +175,7 @@ class Screener(BaseEstimator):
                 cohort=self.cohort,
                 outcome=self.outcome if labels else None,
                 horizon=horizon,
+                sensitive=sensitive,
             )
         else:
             data = histories if dates is None else histories.select_dates(dates)
@@ -304,9 +297,7 @@ class Screener(BaseEstimator):
             "riskscreen_version": __version__,
             "model_class": type(self.model_).__name__,
             "model_name": self._model_name(),
-            "params_hash": _hash_json(
-                {"screener": _params_for_hash(self), "model": _params_for_hash(self.model_)}
-            ),
+            "params_hash": params_hash(self, self.model_),
             "fit_timestamp": self.fit_timestamp_,
             "data_fingerprint": self.data_fingerprint_.get("combined"),
             "train_dates": self.train_dates_,
@@ -355,20 +346,27 @@ class Screener(BaseEstimator):
         )
         return raw, self.calibrated_.predict_proba(Xm)[:, 1]
 
-    def _bands_of(self, raw, proba):
+    def _bands_of(self, raw, proba, pupils=None):
+        """Bands; ties broken by pupil so the "high" band is exactly the list at capacity."""
         score = proba if self.band_on == "probability" else raw
-        return assign_bands(score, cutoffs=self.bands, on=self.band_on)
+        return assign_bands(score, cutoffs=self.bands, on=self.band_on, tiebreak=pupils)
 
-    def _compare(self, Xm, y, pupils, *, notes=(), n_bootstrap=None, bands=None) -> Comparison:
-        if n_bootstrap is not None and (
-            isinstance(n_bootstrap, bool)
-            or not isinstance(n_bootstrap, (int, np.integer))
-            or n_bootstrap < 1
-        ):
-            raise ValueError(
-                "The 'n_bootstrap' parameter of Screener.evaluate must be a positive integer. "
-                f"Got {n_bootstrap!r} instead."
-            )
+    def _compare(
+        self,
+        Xm,
+        y,
+        pupils,
+        *,
+        notes=(),
+        n_bootstrap=None,
+        bands=None,
+        schools=None,
+        as_of_dates=None,
+        audit=None,
+    ) -> Comparison:
+        """Model vs baselines on the same rows, as the panel's list: pupils with an
+        unknown outcome keep their places; per school when the Screener flags so."""
+        check_n_bootstrap(n_bootstrap)
         raw, proba = self._scores(Xm)
         name = self._model_name()
         scores, probs = {name: raw}, {name: proba}
@@ -382,10 +380,17 @@ class Screener(BaseEstimator):
             k=self.capacity,
             groups=np.asarray(pupils),
             n_bootstrap=self.n_bootstrap if n_bootstrap is None else n_bootstrap,
-            outcome=self._outcome_name(),
+            outcome=self._outcome_for_words(),
             random_state=self.random_state,
             notes=tuple(notes),
             bands=bands,
+            reference=name,
+            schools=schools,
+            per_school=bool(self.per_school) and schools is not None,
+            as_of_dates=as_of_dates,
+            censored="keep",
+            audit=audit,
+            unavailable=getattr(self, "baselines_skipped_", {}),
         )
 
     def score(self, histories, as_of_date=None) -> Screening:
@@ -406,12 +411,13 @@ class Screener(BaseEstimator):
                 "Pass as_of_date= to pick one."
             )
         raw, proba = self._scores(self._model_X(data.X))
+        pupils = data.X.index.get_level_values(PUPIL).to_numpy()
         return Screening.from_scores(
             data.X,
             data.cohort,
             raw,
             proba,
-            bands=self._bands_of(raw, proba),
+            bands=self._bands_of(raw, proba, pupils),
             capacity=self.capacity,
             per_school=bool(self.per_school),
             model_info=dict(self.model_info_),
@@ -424,20 +430,55 @@ class Screener(BaseEstimator):
 
         return explain(self, screening, **kwargs)
 
-    def evaluate(self, histories, as_of_date=None, *, n_bootstrap: int | None = None):
-        """Model vs rule baselines at a later as-of date whose label window is complete.
+    def evaluate(
+        self,
+        histories,
+        as_of_dates=None,
+        *,
+        n_bootstrap: int | None = None,
+        sensitive_features="default",
+    ):
+        """Model vs rule baselines at later as-of dates whose label windows are complete.
 
-        Returns a :class:`~riskscreen.evaluation.Comparison` (precision@k, recall@k,
-        AP, ROC AUC, ECE with bootstrap intervals resampling pupils) with ``bands``:
-        the observed outcome rate per low/medium/high band and per decile of the
-        model (small counts suppressed). ``histories`` may be a labelled Dataset.
+        Parameters
+        ----------
+        histories : LinkedHistories, path-like or Dataset
+            A labelled Dataset needs no ``as_of_dates``.
+        as_of_dates : date or sequence of dates
+            One date, or several: the comparison is then pooled over the dates
+            (each date its own list at capacity) and given per date in
+            ``by_date``.
+        n_bootstrap : int, optional
+            Resamples of pupils for the intervals (default: the Screener's).
+        sensitive_features : "default", None or DataFrame
+            Groups for the fairness audit of the same list (``comparison.audit``):
+            "default" the protected characteristics in the data (sex, ethnicity,
+            SEN, FSM, social-care status, as present), or a DataFrame of any
+            columns (disability, deprivation band, ...) indexed by ``pupil_id``
+            or (``pupil_id``, ``as_of_date``); None: no audit.
+
+        Returns
+        -------
+        Comparison
+            Precision@k, recall@k, AP, ROC AUC, ECE with bootstrap intervals
+            resampling pupils, paired verdicts against each baseline (a baseline
+            that cannot run is a "not available" row), ``bands`` (observed rate by
+            band and decile, small counts suppressed), ``by_date`` and ``audit``.
+            The list evaluated is the list the panel sees: pupils with an unknown
+            outcome (censored) keep their places without counting as hits or misses.
         """
         check_is_fitted(self, "model_")
         horizon = self._check_params()
-        date = None if as_of_date is None else [_as_of_date(as_of_date, owner="Screener.evaluate")]
-        if date is None and not isinstance(histories, Dataset):
-            raise ValueError("The 'as_of_date' parameter of Screener.evaluate is required.")
-        data = self._dataset(histories, date, horizon, labels=True, owner="Screener.evaluate")
+        owner = "Screener.evaluate"
+        dates = None
+        if as_of_dates is not None:
+            dates = list(_as_of_dates(as_of_dates, parameter="as_of_dates", owner=owner))
+        if dates is None and not isinstance(histories, Dataset):
+            raise ValueError(f"The 'as_of_dates' parameter of {owner} is required.")
+        wants_groups = isinstance(sensitive_features, str) and sensitive_features == "default"
+        data = self._dataset(
+            histories, dates, horizon, labels=True, owner=owner, sensitive=wants_groups
+        )
         if data.incomplete_dates:
             # make_labels reads "no event yet" as a negative: the numbers would be wrong
             d = data.incomplete_dates[0]
@@ -450,28 +491,20 @@ class Screener(BaseEstimator):
             )
         split = TemporalSplit(horizon=horizon)
         split.check_test_dates(self.train_dates_, data.as_of_dates)
-        y = data.y.reindex(data.X.index)
-        keep = y.notna().to_numpy()
-        Xm = self._model_X(data.X)[keep]
-        yv = y[keep].astype("float64").to_numpy().astype(int)
-        raw, proba = self._scores(Xm)
-        bands = band_tables(yv, raw, proba, bands=self._bands_of(raw, proba))
         dates_text = ", ".join(str(d.date()) for d in data.as_of_dates)
-        notes = [f"Test as-of date(s) {dates_text}; {int((~keep).sum())} censored rows dropped."]
-        dates = data.as_of_dates
-        if not all(split.closes_before(d, t) for d in self.calibration_dates_ for t in dates):
+        notes = [f"Test as-of date(s) {dates_text}."]
+        if not all(
+            split.closes_before(d, t) for d in self.calibration_dates_ for t in data.as_of_dates
+        ):
             notes.append(
                 "The test label windows overlap the calibration fold's "
                 f"({', '.join(self.calibration_dates_)}): ranking metrics are out of sample, "
                 "the ECE and bands are not fully."
             )
-        if self.per_school:
-            notes.append("Metrics use capacity overall; flags in screenings are per school.")
-        return self._compare(
-            Xm,
-            yv,
-            Xm.index.get_level_values(PUPIL),
-            notes=notes,
+        return evaluate_dataset(
+            self,
+            data,
             n_bootstrap=n_bootstrap,
-            bands=bands,
+            sensitive_features=sensitive_features,
+            notes=notes,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -71,3 +73,31 @@ def check_params(screener) -> Duration:
             f"scikit-learn classifier with predict_proba. Got {type(screener.model).__name__}."
         )
     return horizon
+
+
+def check_n_bootstrap(n_bootstrap) -> None:
+    """None (the Screener's own) or a positive integer."""
+    if n_bootstrap is not None and (
+        isinstance(n_bootstrap, bool)
+        or not isinstance(n_bootstrap, (int, np.integer))
+        or n_bootstrap < 1
+    ):
+        raise ValueError(
+            "The 'n_bootstrap' parameter of Screener.evaluate must be a positive integer. "
+            f"Got {n_bootstrap!r} instead."
+        )
+
+
+def _params_for_hash(estimator) -> dict:
+    params = estimator.get_params(deep=False)
+    return {
+        k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
+        for k, v in params.items()
+    }
+
+
+def params_hash(screener, model) -> str:
+    """A short hash of the Screener's and its model's parameters (for the model info)."""
+    obj = {"screener": _params_for_hash(screener), "model": _params_for_hash(model)}
+    text = json.dumps(obj, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

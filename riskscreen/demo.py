@@ -5,7 +5,9 @@ fit dates once (one read of the histories), fits the LightGBM screener and the
 logistic scorecard on earlier as-of dates (calibrated on a later one), evaluates
 both against the rule baselines on a still later test date, prints the
 comparison with bootstrap intervals and the step timings, writes the ranked
-screening of that date as CSV under ``out/``, explains every flag (SHAP values
+screening of that date as CSV under ``out/``, audits the fairness of the list
+across ethnicity, sex, SEN, FSM and social-care status (``out/fairness_audit_<date>.html``),
+explains every flag (SHAP values
 put in words), writes each school's panel pack (Excel, HTML, CSV) under
 ``out/panel_packs/<date>/`` -- the test date's packs say what changed since the
 previous panel's -- and logs the run to a local MLflow store under
@@ -41,6 +43,7 @@ class DemoResult:
     run: object
     screening_csv: Path
     comparison_csv: Path
+    audit_html: Path | None = None
     explanation: object = None
     pack_paths: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
@@ -100,7 +103,7 @@ def run_demo(
         with step(f"Features and labels at {len(fit_dates)} fit as-of dates"):
             train = build_dataset(histories, fit_dates, outcome="suspension")
         with step(f"Features and labels at the test date {TEST_DATE}"):
-            test = build_dataset(histories, [TEST_DATE], outcome="suspension")
+            test = build_dataset(histories, [TEST_DATE], outcome="suspension", sensitive=True)
         screeners, comparisons = {}, {}
         for model in MODELS:
             with step(f"Fitting and calibrating the {model} screener"):
@@ -139,6 +142,7 @@ def run_demo(
             ]
         )
         comparison = replace(lgbm, table=table)
+        audit_html = lgbm.audit.write_html(out / f"fairness_audit_{TEST_DATE}.html")
         comparison_csv = out / f"comparison_{TEST_DATE}.csv"
         with atomic_path(comparison_csv) as tmp:
             comparison.to_frame().to_csv(tmp)
@@ -153,8 +157,11 @@ def run_demo(
     timings["total"] = time.perf_counter() - start
 
     console.print(comparison.to_rich())
-    for line in comparison.sentences():
+    for line in [*comparison.sentences(), *comparison.verdicts()]:
         console.print(f"  {line}")
+    console.print("")
+    console.print(lgbm.audit.headline())
+    console.print(f"Fairness audit written to {audit_html}")
     console.print("")
     bands = lgbm.bands.loc["band"]
     console.print(
@@ -184,6 +191,7 @@ def run_demo(
         run=run,
         screening_csv=screening_csv,
         comparison_csv=comparison_csv,
+        audit_html=audit_html,
         explanation=explanation,
         pack_paths=pack_paths,
         timings=timings,

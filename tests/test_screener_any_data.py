@@ -147,3 +147,61 @@ def test_categorical_columns_are_refused_not_dropped(college):
     )
     with pytest.raises(ValueError, match=r"features \['course'\] are not numbers"):
         Screener(outcome=WITHDRAWAL, horizon="4M", baselines={}).fit(bad)
+
+
+def test_sentences_use_the_outcome_words_and_missing_baselines_are_rows(college):
+    # the default rule baselines read school features this college does not have
+    s = Screener(
+        outcome=WITHDRAWAL,
+        horizon="4M",
+        spec=SPEC,
+        cohort=SpellCohort("registrations"),
+        model="scorecard",
+        capacity=0.1,
+        n_bootstrap=10,
+    ).fit(college, DATES)
+    assert set(s.baselines_skipped_) == {"prior_suspensions", "attendance", "roni_checklist"}
+    comparison = s.evaluate(college, TEST)
+    text = str(comparison)
+    assert "go on to withdraw from the course" in text and "be suspended" not in text
+    for why in s.baselines_skipped_.values():
+        assert f"not available: {why}" in text
+    frame = comparison.to_frame()
+    assert frame.loc["attendance", "not_available"].startswith("needs ")
+    assert np.isnan(frame.loc["attendance", "precision_at_k"])
+    assert "attendance" in comparison.to_markdown() and "not available" in comparison.to_html()
+
+
+def test_evaluate_pools_several_dates_and_gives_each_its_own_list(college, screener):
+    dates = ["2022-10-01", TEST]
+    pooled = screener.evaluate(college, dates, n_bootstrap=10)
+    assert list(pooled.by_date) == dates
+    one = {d: screener.evaluate(college, d, n_bootstrap=10) for d in dates}
+    # each date its own list at capacity: the pooled list is the sum of the dates' lists
+    assert pooled.k == sum(c.k for c in one.values())
+    assert pooled.n == sum(c.n for c in one.values())
+    for d in dates:
+        pd.testing.assert_frame_equal(pooled.by_date[d].table, one[d].table)
+    table = pooled.by_date_table()
+    assert list(table.index) == dates and "scorecard" in table.columns
+    assert "Precision@k per as-of date" in str(pooled)
+
+
+def test_the_audit_takes_any_columns_the_analyst_names(college, screener):
+    ids = college.pupils["pupil_id"]
+    rng = np.random.default_rng(0)
+    groups = pd.DataFrame(
+        {"disability": rng.choice(["yes", "no"], len(ids), p=[0.2, 0.8])},
+        index=pd.Index(ids, name="pupil_id"),
+    )
+    comparison = screener.evaluate(college, TEST, n_bootstrap=10, sensitive_features=groups)
+    audit = comparison.audit
+    assert audit is not None and audit.n == comparison.n
+    assert set(audit.by_group.index.get_level_values(0)) == {"all", "disability"}
+    assert "Fairness audit" in str(comparison)
+    # no protected characteristics in the data and none given: said, not silent
+    plain = screener.evaluate(college, TEST, n_bootstrap=10)
+    assert plain.audit is None and any("No fairness audit" in n for n in plain.notes)
+    assert screener.evaluate(college, TEST, n_bootstrap=10, sensitive_features=None).audit is None
+    with pytest.raises(ValueError, match="'sensitive_features' parameter of Screener.evaluate"):
+        screener.evaluate(college, TEST, sensitive_features=["disability"])

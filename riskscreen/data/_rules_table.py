@@ -22,9 +22,9 @@ problem too.
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 
 from riskscreen.data._coerce import coerce_column
+from riskscreen.data._pandera import pa
 from riskscreen.data._schemas import build_table_schema, dtype_matches, dtype_words
 from riskscreen.data._tables import TableSpec
 from riskscreen.data._validation_report import (

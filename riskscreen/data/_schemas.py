@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
+from riskscreen.data._pandera import pa
 from riskscreen.data._tables import (
     BOOL,
     DATE,

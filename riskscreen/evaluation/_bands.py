@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.evaluation._disclosure import SMALL_COUNT, suppress_small_counts
-from riskscreen.evaluation._metrics import check_labels
+from riskscreen.evaluation._metrics import check_labels, resolve_k
 
 BAND_LABELS = ("low", "medium", "high")
 
@@ -49,6 +49,7 @@ def assign_bands(
     cutoffs: Sequence[float] = (0.80, 0.95),
     on: str = "percentile",
     labels: Sequence[str] = BAND_LABELS,
+    tiebreak=None,
 ) -> pd.Categorical:
     """Three-level (or more) risk bands from a score.
 
@@ -59,17 +60,30 @@ def assign_bands(
         (``on="percentile"``).
     cutoffs : increasing sequence of floats, default=(0.80, 0.95)
         With ``on="percentile"``: rank-percentile cut-offs (default: the top 5% are
-        "high", the next 15% "medium"). With ``on="probability"``: probability
-        cut-offs (e.g. ``(0.1, 0.3)``).
+        "high", the next 15% "medium"). The band at or above cut-off ``c`` holds
+        the top ``round((1 - c) * n)`` pupils, counted exactly as a capacity
+        (:func:`resolve_k`), so with ``capacity=0.05`` the "high" band is the list.
+        With ``on="probability"``: probability cut-offs (e.g. ``(0.1, 0.3)``).
     labels : sequence of str
         Band names, one more than ``cutoffs``, lowest risk first.
+    tiebreak : array-like, optional
+        Breaks ties in the score, ascending (as :func:`rank_at_capacity`, e.g.
+        the pupil key), so the bands split tied pupils exactly as the list does.
+        Without it, pupils tied at a cut-off all take the higher band.
     """
     check_bands(cutoffs, on, labels)
     cuts = np.asarray(list(cutoffs), dtype=float)
     s = np.asarray(score, dtype=float)
     if on == "percentile":
-        values = pd.Series(s).rank(method="max", pct=True).to_numpy()
-        codes = np.searchsorted(cuts, values, side="left")
+        n = len(s)
+        if tiebreak is None:
+            position = n - pd.Series(s).rank(method="max").to_numpy() + 1  # 1 = riskiest
+        else:
+            order = np.lexsort((np.asarray(tiebreak), -s))
+            position = np.empty(n)
+            position[order] = np.arange(1, n + 1)
+        sizes = np.array([resolve_k(round(1 - c, 12), n) if n else 0 for c in cuts])
+        codes = (position[:, None] <= sizes[None, :]).sum(axis=1)
     else:
         codes = np.searchsorted(cuts, s, side="right")
     return pd.Categorical.from_codes(codes, categories=list(labels), ordered=True)
@@ -80,31 +94,41 @@ def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.
 
     Counts of pupils with the outcome below ``min_count`` (DfE practice: 5) are
     suppressed (shown as missing) together with the rate, and ``suppressed`` says
-    so, with secondary suppression (:func:`suppress_small_counts`).
+    so, with secondary suppression (:func:`suppress_small_counts`). Pupils with
+    an unknown outcome (censored, missing in ``y_true``) stay in ``n_pupils``,
+    are counted in ``n_censored`` and left out of the observed rate.
     """
-    y = check_labels(y_true)
-    frame = pd.DataFrame({"band": band, "y": y})
+    y = check_labels(y_true, allow_missing=True)
+    known = ~np.isnan(y)
+    frame = pd.DataFrame({"band": band, "y": np.where(known, y, 0.0), "known": known})
     if proba is not None:
         frame["p"] = np.asarray(proba, dtype=float)
     grouped = frame.groupby("band", observed=False, sort=True)
     out = pd.DataFrame(
         {
             "n_pupils": grouped["y"].size(),
-            "n_outcome": grouped["y"].sum().astype("Int64"),
+            "n_outcome": grouped["y"].sum().astype("int64").astype("Int64"),
         }
     )
-    out["observed_rate"] = (out["n_outcome"].astype(float) / out["n_pupils"]).astype(float)
+    n_known = grouped["known"].sum()
+    out["observed_rate"] = (out["n_outcome"].astype(float) / n_known).astype(float)
     if proba is not None:
         out["mean_predicted"] = grouped["p"].mean()
+    out["n_censored"] = (out["n_pupils"] - n_known).astype("Int64")
     small = suppress_small_counts(out["n_outcome"], threshold=min_count)
     out["suppressed"] = small
     out.loc[small, "n_outcome"] = pd.NA
     out.loc[small, "observed_rate"] = np.nan
+    hidden = suppress_small_counts(out["n_censored"], threshold=min_count)
+    out.loc[hidden, "n_censored"] = pd.NA
+    out["suppressed"] = small | hidden
     return out
 
 
 def band_tables(y_true, score, proba, *, bands) -> pd.DataFrame:
     """Observed outcome rate by risk band and by decile of ``score``, stacked.
+
+    ``y_true`` may hold missing (censored) outcomes: see :func:`band_table`.
 
     Indexed by (``grouping`` in {"band", "decile"}, ``level``); small counts are
     suppressed as in :func:`band_table`.

@@ -8,6 +8,8 @@ one place that rule is applied; band tables, audits and packs call it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -51,4 +53,109 @@ def suppress_small_counts(counts, *, threshold: int = SMALL_COUNT) -> np.ndarray
     return small
 
 
-__all__ = ["SMALL_COUNT", "suppress_small_counts"]
+def small_counts(counts, *, threshold: int = SMALL_COUNT) -> np.ndarray:
+    """Primary suppression only: counts in ``[1, threshold)`` (fractional counts too)."""
+    values = np.asarray(pd.array(counts, dtype="Float64").to_numpy(na_value=np.nan), dtype=float)
+    return (values > 0) & (values < threshold)
+
+
+def suppress_table(
+    table: pd.DataFrame,
+    counts: Sequence[str],
+    *,
+    by: str | Sequence[str] | None = None,
+    rates: Mapping[str, Sequence[str]] | None = None,
+    hidden: Sequence[str] = (),
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Apply small-number suppression to a whole table of counts and rates.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per group (e.g. one per ethnicity, or per school).
+    counts : sequence of str
+        Count columns a person reads. Within each ``by`` block the rows of a
+        count column add up to a total shown elsewhere, so each column is
+        suppressed with :func:`suppress_small_counts` (secondary suppression
+        included) and shown as missing.
+    by : str or sequence of str, optional
+        Columns or index levels whose values define the blocks (e.g. the
+        attribute of an audit); ``None``: the whole table is one block.
+    rates : mapping of str to sequence of str, optional
+        Rate column -> the count columns it is computed from. A rate whose
+        numerator or denominator is a small count (in ``[1, threshold)``) would
+        give the count away, so its value is withheld (missing); its interval
+        columns, if any, are kept.
+    hidden : sequence of str
+        Helper count columns used only by ``rates`` and dropped from the result.
+    threshold : int, default 5
+
+    Returns
+    -------
+    DataFrame
+        The table with suppressed counts and withheld rates missing and a bool
+        column ``suppressed`` (something in the row was hidden).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [120, 3, 40], "n_outcome": [30, 1, 8]})
+    >>> t["rate"] = t["n_outcome"] / t["n"]
+    >>> out = suppress_table(t, ["n", "n_outcome"], rates={"rate": ["n", "n_outcome"]})
+    >>> out["suppressed"].tolist()
+    [False, True, True]
+    >>> out["rate"].isna().tolist()
+    [False, True, False]
+    """
+    if not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        raise ValueError(
+            "The 'threshold' parameter of suppress_table must be a positive whole "
+            f"number. Got {threshold!r} instead."
+        )
+    out = table.copy()
+    if by is None:
+        blocks = np.zeros(len(out), dtype=np.int64)
+    else:
+        keys = [by] if isinstance(by, str) else list(by)
+        frame = out.reset_index()[keys]
+        blocks = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    hide = np.zeros(len(out), dtype=bool)
+    for col in counts:
+        values = out[col].to_numpy(dtype=float, na_value=np.nan)
+        mask = np.zeros(len(out), dtype=bool)
+        for b in np.unique(blocks):
+            rows = np.flatnonzero(blocks == b)
+            mask[rows] = suppress_small_counts(values[rows], threshold=threshold)
+        if mask.any():
+            out[col] = out[col].astype("Float64")
+            out.loc[mask, col] = pd.NA
+        hide |= mask
+    for rate, sources in (rates or {}).items():
+        withheld = np.zeros(len(out), dtype=bool)
+        for col in sources:
+            withheld |= small_counts(table[col], threshold=threshold)
+        out.loc[withheld, rate] = np.nan
+        hide |= withheld
+    out["suppressed"] = hide
+    return out.drop(columns=list(hidden))
+
+
+def count_text(count, *, threshold: int = SMALL_COUNT) -> str:
+    """A count for a sentence: 'fewer than 5' when it is in ``[1, threshold)``.
+
+    >>> count_text(3), count_text(0), count_text(1234)
+    ('fewer than 5', '0', '1,234')
+    """
+    value = float(count)
+    if 0 < value < threshold:
+        return f"fewer than {threshold}"
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.1f}"
+
+
+__all__ = [
+    "SMALL_COUNT",
+    "count_text",
+    "small_counts",
+    "suppress_small_counts",
+    "suppress_table",
+]

@@ -47,8 +47,70 @@ def rank_at_capacity(
     out["rank_in_school"] = out["rank"].groupby(school).rank(method="first").astype(int)
     if per_school:
         sizes = pd.Series(school).map(pd.Series(school).value_counts()).to_numpy()
-        limit = np.array([resolve_k(capacity, int(m)) for m in sizes])
-        out["flagged"] = out["rank_in_school"].to_numpy() <= limit
+        out["flagged"] = out["rank_in_school"].to_numpy() <= capacities(capacity, sizes)
     else:
         out["flagged"] = out["rank"].to_numpy() <= resolve_k(capacity, n)
     return out
+
+
+def capacities(k: float | int, sizes) -> np.ndarray:
+    """:func:`resolve_k` for many group sizes at once (same rounding, same errors)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    resolve_k(k, 10**9)  # the same checks and messages as a single capacity
+    if isinstance(k, (int, np.integer)):
+        return np.minimum(int(k), sizes)
+    return np.clip(np.round(float(k) * sizes), 1, sizes).astype(np.int64)
+
+
+def flag_weights(score, k: float | int, *, strata=None) -> np.ndarray:
+    """Expected flag of each row when the top ``k`` of each stratum are flagged (tie-aware).
+
+    Rows strictly above a stratum's cut-off score get 1, rows below get 0, and
+    rows tied *at* the cut-off share the remaining places equally (the expected
+    flag under random tie-breaking), so the weights of a stratum add up to
+    exactly its capacity and never depend on row order.
+
+    Parameters
+    ----------
+    score : array-like of float
+        Higher is riskier.
+    k : float or int
+        Capacity per stratum: a fraction of its rows or a count (see :func:`resolve_k`).
+    strata : array-like, optional
+        Stratum of each row (an as-of date, a school, or both combined); missing
+        values form one stratum. ``None``: all rows together.
+
+    Returns
+    -------
+    ndarray of float in [0, 1]
+
+    Examples
+    --------
+    >>> flag_weights([3.0, 2.0, 2.0, 1.0], 2).tolist()
+    [1.0, 0.5, 0.5, 0.0]
+    """
+    s = np.asarray(score, dtype=float)
+    n = len(s)
+    if n == 0:
+        return np.zeros(0)
+    if strata is None:  # one stratum: a partial sort finds the cut-off
+        kk = int(capacities(k, [n])[0])
+        t = np.partition(s, n - kk)[n - kk]
+        above = s > t
+        tied = s == t
+        return above + tied * ((kk - above.sum()) / tied.sum())
+    codes, _ = pd.factorize(np.asarray(strata), use_na_sentinel=False)
+    if len(codes) != n:
+        raise ValueError(f"strata must have one entry per row ({n}); got {len(codes)}.")
+    sizes = np.bincount(codes)
+    kk = capacities(k, sizes)
+    order = np.lexsort((-s, codes))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    cut = s[order][starts + kk - 1]
+    t = cut[codes]
+    above = s > t
+    tied = s == t
+    n_above = np.bincount(codes, weights=above, minlength=len(sizes))
+    n_tied = np.bincount(codes, weights=tied, minlength=len(sizes))
+    share = (kk - n_above) / n_tied
+    return above + tied * share[codes]

@@ -52,15 +52,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskscreen._outcome_words import outcome_words
 from riskscreen._time import Duration, label_window_complete, parse_duration, parse_horizon
 from riskscreen.data._views import quote
-from riskscreen.features._outcome import (
-    CMEDefinition,
-    Outcome,
-    outcome_name,
-    outcome_words,
-    parse_outcome,
-)
+from riskscreen.features._outcome import CMEDefinition, Outcome, outcome_name, parse_outcome
 from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
 CENSOR_REASONS = ("other_la", "abroad")

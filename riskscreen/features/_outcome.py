@@ -8,13 +8,6 @@ from riskscreen._time import parse_duration
 
 #: The built-in school outcomes, by name.
 OUTCOMES = ("suspension", "permanent_exclusion", "missing_education", "persistent_absence")
-#: The built-in outcomes as verb phrases for the plain-English sentences.
-OUTCOME_WORDS = {
-    "suspension": "be suspended",
-    "permanent_exclusion": "be permanently excluded",
-    "missing_education": "become missing from education",
-    "persistent_absence": "become persistently absent",
-}
 
 
 @dataclass(frozen=True)
@@ -108,12 +101,6 @@ class Outcome:
 
 def outcome_name(part) -> str:
     return part.name if isinstance(part, Outcome) else part
-
-
-def outcome_words(parts) -> str:
-    """The outcome(s) as one verb phrase: "be suspended or be permanently excluded"."""
-    words = [p.words if isinstance(p, Outcome) else OUTCOME_WORDS[p] for p in parts]
-    return " or ".join(words)
 
 
 def parse_outcome(outcome, owner: str = "make_labels") -> tuple:

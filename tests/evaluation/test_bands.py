@@ -45,3 +45,29 @@ def test_band_table_without_small_counts_suppresses_nothing_and_two_small_stay_t
     y = np.r_[np.ones(2), np.zeros(8), np.ones(3), np.zeros(7), np.ones(9), np.zeros(1)]
     t = band_table(y, pd.Categorical(np.repeat(["a", "b", "c"], 10)))
     assert t["suppressed"].tolist() == [True, True, False] and t.loc["c", "n_outcome"] == 9
+
+
+def test_percentile_bands_hold_exactly_the_capacitys_share_and_split_ties_like_the_list():
+    from riskscreen.evaluation import rank_at_capacity, resolve_k
+
+    rng = np.random.default_rng(0)
+    for n in (50, 999, 11980):
+        s = np.round(rng.random(n), 2)  # ties at every cut-off
+        key = rng.permutation(n)
+        b = assign_bands(s, tiebreak=key)
+        assert (b == "high").sum() == resolve_k(0.05, n)
+        assert (b != "low").sum() == resolve_k(0.2, n)
+        flagged = rank_at_capacity(s, tiebreak=key, capacity=0.05)["flagged"].to_numpy()
+        assert (np.asarray(b == "high") == flagged).all()
+        # without a tiebreak, pupils tied at a cut-off all take the higher band
+        assert (assign_bands(s) == "high").sum() >= resolve_k(0.05, n)
+
+
+def test_band_table_counts_censored_pupils_apart():
+    band = pd.Categorical(np.repeat(["low", "high"], 20), ["low", "high"])
+    y = pd.array([0.0] * 12 + [None] * 8 + [1.0] * 10 + [0.0] * 10, dtype="Float64")
+    t = band_table(y, band)
+    assert t["n_pupils"].tolist() == [20, 20]
+    assert t.loc["low", "n_censored"] == 8 and t.loc["high", "n_censored"] == 0
+    assert t.loc["high", "observed_rate"] == pytest.approx(0.5)
+    assert t.loc["low", "observed_rate"] == 0.0

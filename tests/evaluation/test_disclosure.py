@@ -32,3 +32,46 @@ def test_threshold_is_the_dfe_default_and_configurable():
     assert suppress_small_counts([9, 12, 30], threshold=10).tolist() == [True, True, False]
     with pytest.raises(ValueError, match="'threshold' parameter of suppress_small_counts"):
         suppress_small_counts([1, 2], threshold=0)
+
+
+def test_suppress_table_hides_small_counts_per_block_and_withholds_revealing_rates():
+    from riskscreen.evaluation import suppress_table
+
+    t = pd.DataFrame(
+        {
+            "attribute": ["sex", "sex", "sex", "fsm", "fsm"],
+            "n": [500, 480, 3, 700, 283],
+            "n_outcome": [50, 40, 1, 60, 31],
+        }
+    )
+    t["rate"] = t["n_outcome"] / t["n"]
+    t["rate_low"] = t["rate"] - 0.01
+    out = suppress_table(t, ["n", "n_outcome"], by="attribute", rates={"rate": ["n", "n_outcome"]})
+    # within 'sex' the 3 and the next smallest (480) are hidden; 'fsm' untouched
+    assert out["n"].isna().tolist() == [False, True, True, False, False]
+    assert out["n_outcome"].isna().tolist() == [False, True, True, False, False]
+    # a rate whose count is small is withheld; a secondarily hidden count keeps its rate
+    assert out["rate"].isna().tolist() == [False, False, True, False, False]
+    assert out["rate_low"].notna().all()  # intervals stay
+    assert out["suppressed"].tolist() == [False, True, True, False, False]
+    with pytest.raises(ValueError, match="'threshold' parameter of suppress_table"):
+        suppress_table(t, ["n"], threshold=0)
+
+
+def test_suppress_table_drops_helper_columns_and_reads_fractional_counts():
+    from riskscreen.evaluation import suppress_table
+
+    t = pd.DataFrame({"n": [100.0, 50.0], "_hits": [2.5, 20.0], "rate": [0.025, 0.4]})
+    out = suppress_table(t, ["n"], rates={"rate": ["_hits"]}, hidden=["_hits"])
+    assert "_hits" not in out and np.isnan(out.loc[0, "rate"]) and out.loc[1, "rate"] == 0.4
+
+
+def test_counts_in_sentences_never_show_a_small_number():
+    from riskscreen.evaluation import compare_scores
+    from riskscreen.evaluation._disclosure import count_text
+
+    assert count_text(3) == "fewer than 5" and count_text(0) == "0" and count_text(5) == "5"
+    y = np.r_[np.ones(3), np.zeros(197)]
+    c = compare_scores(y, {"m": np.arange(200.0), "r": -np.arange(200.0)}, k=10, n_bootstrap=5)
+    assert "fewer than 5 with the outcome" in str(c) and " 3 with the outcome" not in str(c)
+    assert "Only fewer than 5 pupils" in str(c)

@@ -114,3 +114,15 @@ def test_compare_scores_states_combined_outcomes_in_words():
         outcome="suspension|permanent_exclusion",
     )
     assert "go on to be suspended or be permanently excluded" in comp.sentences()[0]
+
+
+def test_ap_and_auc_equal_sklearn_on_many_draws_with_ties():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(5, 300))
+        y = rng.integers(0, 2, n)
+        if y.all() or not y.any():
+            continue
+        s = np.round(rng.random(n) + 0.4 * y, int(rng.integers(0, 3)))
+        assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+        assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)

@@ -91,7 +91,8 @@ def test_capacity_per_school_share_or_places():
     got = by_share.lists.groupby("school_id").size()
     assert got.to_dict() == {s: resolve_k(0.1, int(n)) for s, n in sizes.items()}
     by_places = build_packs(screening, everyone, capacity=2)
-    assert (by_places.lists.groupby("school_id").size() == 2).all()
+    places = by_places.lists.groupby("school_id").size()
+    assert places.to_dict() == sizes.clip(upper=2).to_dict()  # a school of one lists one
     school = int(sizes.index[0])
     by_dict = build_packs(screening, everyone, capacity={school: 3})
     assert by_dict.lists["school_id"].unique().tolist() == [school]
@@ -164,7 +165,7 @@ def test_excel_needs_openpyxl_with_a_hint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_openpyxl)
     _, screenings, explanations = screened()
-    with pytest.raises(ImportError, match=r"riskscreen\[excel\]"):
+    with pytest.raises(ImportError, match="pip install openpyxl"):
         write_packs(screenings[DATES[0]], explanations[DATES[0]], tmp_path)
     assert list(tmp_path.iterdir()) == []
 
