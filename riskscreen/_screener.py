@@ -285,7 +285,12 @@ class Screener(BaseEstimator):
             try:
                 self.baselines_[name] = clone(baseline).fit(X_train, y_train)
             except BaselineUnavailable as exc:  # the features lack the columns this rule reads
-                self.baselines_skipped_[name] = "needs " + ", ".join(exc.needs)
+                needs = list(exc.needs)
+                self.baselines_skipped_[name] = "needs " + (
+                    ", ".join(needs)
+                    if len(needs) <= 3
+                    else f"{', '.join(needs[:3])} and {len(needs) - 3} more features"
+                )
                 logger.warning("Rule baseline %r not available: %s", name, exc)
         self.train_dates_ = [str(d.date()) for d in train_dates]
         self.calibration_dates_ = [str(d.date()) for d in cal_dates]
@@ -359,7 +364,7 @@ class Screener(BaseEstimator):
         *,
         notes=(),
         n_bootstrap=None,
-        bands=None,
+        band_of_rows=None,
         schools=None,
         as_of_dates=None,
         audit=None,
@@ -383,7 +388,7 @@ class Screener(BaseEstimator):
             outcome=self._outcome_for_words(),
             random_state=self.random_state,
             notes=tuple(notes),
-            bands=bands,
+            band_of_rows=band_of_rows,
             reference=name,
             schools=schools,
             per_school=bool(self.per_school) and schools is not None,

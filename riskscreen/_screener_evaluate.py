@@ -7,10 +7,12 @@ date), the risk bands and the fairness audit of the same list.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from riskscreen.evaluation import FairnessAudit, band_tables
+from riskscreen.evaluation import FairnessAudit
 
 PUPIL = "pupil_id"
 AS_OF = "as_of_date"
@@ -94,13 +96,18 @@ def evaluate_dataset(screener, data, *, n_bootstrap, sensitive_features, notes=(
             "No fairness audit: the data hold no protected characteristics (build the "
             "Dataset with sensitive=True, or pass sensitive_features=)."
         )
-    bands = band_tables(y, raw, proba, bands=screener._bands_of(raw, proba, pupils))
+    bands = screener._bands_of(raw, proba, pupils)
     by_date = {}
     if len(data.as_of_dates) > 1:
         for d in data.as_of_dates:
             rows = np.asarray(dates == d)
             by_date[str(d.date())] = screener._compare(
-                Xm[rows], y[rows], pupils[rows], schools=schools[rows], n_bootstrap=nb
+                Xm[rows],
+                y[rows],
+                pupils[rows],
+                schools=schools[rows],
+                n_bootstrap=nb,
+                band_of_rows=screener._bands_of(raw[rows], proba[rows], pupils[rows]),
             )
     comparison = screener._compare(
         Xm,
@@ -110,8 +117,11 @@ def evaluate_dataset(screener, data, *, n_bootstrap, sensitive_features, notes=(
         as_of_dates=dates.to_numpy(),
         notes=notes,
         n_bootstrap=nb,
-        bands=bands,
+        band_of_rows=bands,
         audit=audit,
     )
-    comparison.by_date.update(by_date)
-    return comparison
+    # a scorer withheld on one date (or pooled) is withheld everywhere: the pooled
+    # count minus the other dates' would give the hidden one away
+    withheld = set(comparison.withheld).union(*(c.withheld for c in by_date.values()))
+    by_date = {d: c.withholding(withheld) for d, c in by_date.items()}
+    return replace(comparison.withholding(withheld), by_date=by_date)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskscreen._files import atomic_path
 from riskscreen._render import markdown_table
-from riskscreen.evaluation import deciles, rank_at_capacity
+from riskscreen.evaluation import deciles, rank_at_capacity, suppress_small_counts
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,26 @@ class Screening:
         return self.frame[self.frame["flagged"]].sort_values("rank")
 
     def summary(self) -> pd.DataFrame:
-        """Pupils and flags per band, with the mean calibrated probability."""
+        """Pupils and flags per band, with the mean calibrated probability.
+
+        Counts under 5 are suppressed (blank, with secondary suppression within
+        each column, since the totals are shown elsewhere) and the mean probability
+        of a band whose pupil count is hidden is withheld; ``suppressed`` says so.
+        """
         g = self.frame.groupby("band", observed=False)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
-                "n_pupils": g.size(),
-                "n_flagged": g["flagged"].sum(),
+                "n_pupils": g.size().astype("Int64"),
+                "n_flagged": g["flagged"].sum().astype("Int64"),
                 "mean_probability": g["probability"].mean(),
             }
         )
+        hidden = {c: suppress_small_counts(out[c]) for c in ("n_pupils", "n_flagged")}
+        for col, mask in hidden.items():
+            out.loc[mask, col] = pd.NA
+        out.loc[hidden["n_pupils"], "mean_probability"] = np.nan
+        out["suppressed"] = hidden["n_pupils"] | hidden["n_flagged"]
+        return out
 
     def _header(self) -> str:
         scope = "per school" if self.per_school else "overall"

@@ -26,7 +26,11 @@ small numbers
     practice) are never shown, with secondary suppression where a total would
     reveal them; :func:`suppress_table` applies it to a whole table and
     withholds rates that would give a small count away. Every table a person
-    reads goes through them.
+    reads goes through them. :func:`protect_cells` suppresses across all the
+    figures of one output at once (a hidden count is never a sum or difference
+    of shown ones): a :class:`Comparison` built with ``band_of_rows`` applies it
+    to its header, every scorer's precision and recall and both band tables,
+    and withholds ("c", interval kept) what would give a small count away.
 comparison
     :func:`compare_scores` evaluates a model and the rule baselines on the same
     pupils and the same bootstrap replicates: a :class:`Comparison`. "Better
@@ -76,6 +80,7 @@ from riskscreen.evaluation._capacity import CapacityReport, evaluate_at_capacity
 from riskscreen.evaluation._comparison import METRICS, Comparison, compare_scores
 from riskscreen.evaluation._disclosure import (
     SMALL_COUNT,
+    protect_cells,
     suppress_small_counts,
     suppress_table,
 )
@@ -133,6 +138,7 @@ __all__ = [
     "recall_at_k",
     "resolve_k",
     "roc_auc",
+    "protect_cells",
     "suppress_small_counts",
     "suppress_table",
 ]

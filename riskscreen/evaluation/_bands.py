@@ -89,7 +89,9 @@ def assign_bands(
     return pd.Categorical.from_codes(codes, categories=list(labels), ordered=True)
 
 
-def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.DataFrame:
+def band_table(
+    y_true, band, proba=None, *, min_count: int = SMALL_COUNT, suppress: bool = True
+) -> pd.DataFrame:
     """Observed outcome rate per band (and mean predicted probability).
 
     Counts of pupils with the outcome below ``min_count`` (DfE practice: 5) are
@@ -97,6 +99,8 @@ def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.
     so, with secondary suppression (:func:`suppress_small_counts`). Pupils with
     an unknown outcome (censored, missing in ``y_true``) stay in ``n_pupils``,
     are counted in ``n_censored`` and left out of the observed rate.
+    ``suppress=False`` gives the raw counts, for callers that suppress across
+    several tables at once (``compare_scores(..., band_of_rows=...)``).
     """
     y = check_labels(y_true, allow_missing=True)
     known = ~np.isnan(y)
@@ -115,6 +119,8 @@ def band_table(y_true, band, proba=None, *, min_count: int = SMALL_COUNT) -> pd.
     if proba is not None:
         out["mean_predicted"] = grouped["p"].mean()
     out["n_censored"] = (out["n_pupils"] - n_known).astype("Int64")
+    if not suppress:
+        return out
     small = suppress_small_counts(out["n_outcome"], threshold=min_count)
     out["suppressed"] = small
     out.loc[small, "n_outcome"] = pd.NA

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from riskscreen._render import markdown_table
+from riskscreen.evaluation._bands import band_table, deciles
 from riskscreen.evaluation._bootstrap import normal_interval, percentiles, resamples
-from riskscreen.evaluation._disclosure import SMALL_COUNT, count_text
+from riskscreen.evaluation._disclosure import SMALL_COUNT, count_text, suppress_small_counts
 from riskscreen.evaluation._metrics import ap, auc, check_labels, ece, quantile_edges
+from riskscreen.evaluation._protect import protect_comparison
 from riskscreen.evaluation._ranking import flag_weights
 from riskscreen.evaluation._words import (
     OUTCOME_WORDS,
@@ -36,6 +38,8 @@ METRIC_LABELS = {
 }
 #: Metrics where lower is better (the verdict of a paired difference turns round).
 LOWER_IS_BETTER = frozenset({"ece"})
+#: The metrics that give a scorer's counts on the list away (withheld when small).
+WITHHELD_METRICS = ("precision_at_k", "recall_at_k")
 #: Fewer pupils with the outcome than this: too few to tell scorers apart.
 MIN_CASES = 50
 __all__ = ["METRICS", "OUTCOME_WORDS", "Comparison", "compare_scores", "outcome_words"]
@@ -110,6 +114,9 @@ class Comparison:
     by_date : dict
         When several as-of dates are pooled: the comparison of each date on its
         own (its own list at capacity), by date text.
+    withheld : tuple of str
+        Scorers whose precision and recall at k are withheld (shown as "c" with
+        their intervals): they would reveal a count under 5 pupils.
     """
 
     table: pd.DataFrame
@@ -129,6 +136,7 @@ class Comparison:
     audit: object = None
     unavailable: dict = field(default_factory=dict)
     by_date: dict = field(default_factory=dict)
+    withheld: tuple[str, ...] = ()
 
     @property
     def too_few_cases(self) -> bool:
@@ -162,12 +170,25 @@ class Comparison:
         for m in METRICS:
             est, lo, hi = (self.table[m], self.table[f"{m}_low"], self.table[f"{m}_high"])
             out[METRIC_LABELS[m]] = [
-                "n/a" if np.isnan(e) else f"{e:.3f} ({a:.3f}-{b:.3f})"
-                for e, a, b in zip(est, lo, hi, strict=True)
+                _cell(
+                    e,
+                    a,
+                    b,
+                    name in self.withheld and m in WITHHELD_METRICS,
+                    "{:.3f} ({:.3f}-{:.3f})",
+                )
+                for name, e, a, b in zip(self.table.index, est, lo, hi, strict=True)
             ]
         for name, why in self.unavailable.items():
             out.loc[name] = [f"not available: {why}", *[""] * (len(METRICS) - 1)]
         return out
+
+    def withholding(self, scorers) -> Comparison:
+        """The same comparison with the precision and recall of ``scorers`` withheld too
+        (e.g. because another output of the same run withholds them)."""
+        names = [s for s in self.table.index if s in set(scorers) | set(self.withheld)]
+        table, differences = _withhold(self.table, self.differences, names, self.reference)
+        return replace(self, table=table, differences=differences, withheld=tuple(names))
 
     def by_date_table(self, metric: str = "precision_at_k") -> pd.DataFrame | None:
         """``metric`` per as-of date and scorer, as 'estimate (low-high)' (None for one date)."""
@@ -192,6 +213,12 @@ class Comparison:
         """Accuracy the way practitioners read it, with intervals, one line per scorer."""
         lines = []
         for name, row in self.table.iterrows():
+            if name in self.withheld:
+                lines.append(
+                    f"{name}: how many of its list went on to {outcome_words(self.outcome)} is "
+                    f"withheld (fewer than {SMALL_COUNT} pupils, or it would reveal such a count)."
+                )
+                continue
             lines.append(
                 accuracy_sentence(
                     str(name),
@@ -218,9 +245,11 @@ class Comparison:
         lines = []
         d = self.differences.xs("precision_at_k", level="metric")
         for scorer, row in d.iterrows():
+            diff = row["difference"]
+            shown = "c" if np.isnan(diff) else f"{diff:+.3f}"
             lines.append(
                 f"{self.reference} vs {scorer}: {row['verdict']} on precision@k (paired "
-                f"difference {row['difference']:+.3f}, {pct} interval "
+                f"difference {shown}, {pct} interval "
                 f"{row['difference_low']:+.3f} to {row['difference_high']:+.3f})."
             )
         return lines
@@ -305,7 +334,8 @@ class Comparison:
             cells = []
             for m in METRICS:
                 est, lo, hi = row[m], row[f"{m}_low"], row[f"{m}_high"]
-                cells.append("n/a" if np.isnan(est) else f"{est:.3f}\n[dim]{lo:.3f}-{hi:.3f}[/]")
+                hide = name in self.withheld and m in WITHHELD_METRICS
+                cells.append(_cell(est, lo, hi, hide, "{:.3f}\n[dim]{:.3f}-{:.3f}[/]"))
             table.add_row(str(name), *cells)
         for name, why in self.unavailable.items():
             table.add_row(str(name), f"[dim]not available: {why}[/]", *[""] * (len(METRICS) - 1))
@@ -354,6 +384,7 @@ def compare_scores(
     min_cases: int = MIN_CASES,
     audit=None,
     unavailable: Mapping[str, str] | None = None,
+    band_of_rows=None,
 ) -> Comparison:
     """Compare scorers on the same pupils: precision@k, recall@k, AP, ROC AUC, ECE.
 
@@ -394,6 +425,14 @@ def compare_scores(
     unavailable : mapping name -> str, optional
         Scorers that could not run and why ("needs attendance_rate_4w"): shown as
         "not available" rows of the table.
+    band_of_rows : array-like, optional
+        The reference scorer's risk band of each row: the comparison then builds
+        ``bands`` itself (by band and by decile of the reference score) and
+        suppresses small counts jointly across the header, every scorer's
+        precision and recall and both band tables, so no hidden count can be
+        worked back by adding or subtracting published figures. Precision and
+        recall that would reveal a small count are withheld (missing in
+        ``table``, listed in the notes) with their intervals kept.
     """
     owner = "compare_scores"
     if censored not in ("refuse", "keep"):
@@ -446,26 +485,43 @@ def compare_scores(
     table = _table(estimates, draws, confidence)
     n_pos = int(y[known].sum())
     differences = _differences(draws, estimates, reference, confidence, n_pos < min_cases)
-    n_listed = flag_weights(arrays[reference][0], k, strata=strata).sum()
+    flags = {name: flag_weights(s, k, strata=strata) for name, (s, _, _) in arrays.items()}
+    n_listed = flags[reference].sum()
+    groupings = {}
+    if band_of_rows is not None:
+        groupings = {"band": band_of_rows, "decile": deciles(arrays[reference][0])}
+    protection = protect_comparison(y, known, flags, groupings)
+    if band_of_rows is not None:
+        bands = _protected_bands(
+            y_true, arrays[reference][0], arrays[reference][1], band_of_rows, protection
+        )
+    table, differences = _withhold(table, differences, protection.withheld, reference)
     notes = list(notes)
+    if protection.withheld:
+        notes.append(
+            f"Precision and recall of {', '.join(protection.withheld)} are withheld (c): they "
+            f"would show, or let one work out, a count under {SMALL_COUNT} pupils; their "
+            "intervals are shown."
+        )
     if bands is not None and "suppressed" in bands and bands["suppressed"].any():
         notes.append(
-            f"Band tables: outcome counts under {SMALL_COUNT} are suppressed (blank, "
-            "suppressed=True), with one more where the total would reveal them."
+            f"Band tables: counts under {SMALL_COUNT} are suppressed (blank, suppressed=True), "
+            "with others wherever a sum or difference of published figures would reveal them."
         )
     if bands is not None and ("band", "high") in bands.index:
-        n_high = int(bands.loc[("band", "high"), "n_pupils"])
-        if n_high != round(n_listed):
+        n_high = bands.loc[("band", "high"), "n_pupils"]
+        if not pd.isna(n_high) and int(n_high) != round(n_listed):
             notes.append(
                 f"The 'high' band holds {n_high} pupils and the list {round(n_listed)}: the band "
                 "is a share of the whole cohort, the list is the capacity"
                 + (" of each school." if per_school else " (ties and rounding differ).")
             )
     if censored == "keep" and (~known).any():
-        listed_unknown = flag_weights(arrays[reference][0], k, strata=strata)[~known].sum()
+        listed_unknown = flags[reference][~known].sum()
+        shown = count_text(listed_unknown)
         notes.append(
             f"{count_text((~known).sum())} pupils have an unknown outcome (censored); they stay "
-            f"on the ranked list ({count_text(listed_unknown)} of {reference}'s "
+            f"on the ranked list ({shown} of {reference}'s "
             f"{round(n_listed)} places) but "
             "count neither as hits nor as misses."
         )
@@ -486,7 +542,58 @@ def compare_scores(
         min_cases=int(min_cases),
         audit=audit,
         unavailable=dict(unavailable or {}),
+        withheld=tuple(protection.withheld),
     )
+
+
+def _cell(estimate, low, high, withheld: bool, pattern: str) -> str:
+    """A metric cell: 'estimate (low-high)', 'c (low-high)' when withheld, 'n/a'."""
+    if withheld:
+        return pattern.replace("{:.3f}", "c", 1).format(low, high)
+    if np.isnan(estimate):
+        return "n/a"
+    return pattern.format(estimate, low, high)
+
+
+def _withhold(table, differences, withheld, reference):
+    """Withheld scorers' precision and recall (and their paired differences) as missing."""
+    if not withheld:
+        return table, differences
+    table = table.copy()
+    table.loc[withheld, list(WITHHELD_METRICS)] = np.nan
+    if differences is not None:
+        differences = differences.copy()
+        scorers = differences.index.get_level_values(0)
+        metrics = differences.index.get_level_values(1)
+        rows = metrics.isin(WITHHELD_METRICS) & (scorers.isin(withheld) | (reference in withheld))
+        differences.loc[rows, "difference"] = np.nan
+    return table, differences
+
+
+def _protected_bands(y_true, score, proba, band_of_rows, protection) -> pd.DataFrame:
+    """The band and decile tables: outcome counts hidden as ``protection`` says (jointly
+    with the rest of the comparison), pupil and unknown-outcome counts suppressed
+    within the table, and the rate withheld wherever a count of its row is."""
+    tables = {
+        "band": band_table(y_true, band_of_rows, proba, suppress=False),
+        "decile": band_table(
+            y_true, pd.Categorical(deciles(score), categories=range(1, 11)), proba, suppress=False
+        ),
+    }
+    for name, t in tables.items():
+        hidden = protection.hidden.get(name, pd.Series(dtype=bool))
+        hide = {
+            "n_outcome": hidden.reindex(t.index, fill_value=False).to_numpy(dtype=bool),
+            "n_pupils": suppress_small_counts(t["n_pupils"]),
+            "n_censored": suppress_small_counts(t["n_censored"]),
+        }
+        for col, mask in hide.items():
+            t[col] = t[col].astype("Int64")
+            t.loc[mask, col] = pd.NA
+        withheld = hide["n_outcome"] | hide["n_pupils"] | hide["n_censored"]
+        t.loc[withheld, "observed_rate"] = np.nan
+        t["suppressed"] = withheld
+    return pd.concat(tables, names=["grouping", "level"])
 
 
 def _table(estimates, draws, confidence) -> pd.DataFrame:

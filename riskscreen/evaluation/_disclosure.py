@@ -152,9 +152,105 @@ def count_text(count, *, threshold: int = SMALL_COUNT) -> str:
     return f"{value:,.0f}" if value == round(value) else f"{value:,.1f}"
 
 
+def recoverable(row, published, *, tol: float = 1e-8) -> bool:
+    """Whether the cell ``row`` (its weights over the segments) is a linear
+    combination of the ``published`` cells' rows: then its value can be worked
+    out by adding and subtracting (multiples of) published figures."""
+    row = np.asarray(row, dtype=float)
+    if not row.any():
+        return True
+    P = np.asarray(published, dtype=float).reshape(-1, row.size)
+    if len(P) == 0:
+        return False
+    coef, *_ = np.linalg.lstsq(P.T, row, rcond=None)
+    return bool(np.abs(P.T @ coef - row).max() < tol * max(1.0, np.abs(row).max()))
+
+
+def protect_cells(
+    weights, values, *, can_hide=None, kinds=None, threshold: int = SMALL_COUNT
+) -> np.ndarray:
+    """Primary and secondary suppression across every table of one output.
+
+    Each published figure is a *cell*: a sum of the same underlying counts (the
+    *segments*, e.g. pupils with the outcome by band x decile x flagged), with a
+    weight per segment. Cells in ``[1, threshold)`` are hidden (primary); then,
+    while a hidden cell's weights are a linear combination of the shown cells'
+    (so its value could be recovered by adding and subtracting published
+    figures, across tables), the smallest shown cell that overlaps it is hidden
+    too (secondary), one of the same kind if there is one.
+
+    Parameters
+    ----------
+    weights : array-like (n_cells, n_segments)
+        Weight of each segment in each cell (1 or 0; a share for tied places).
+    values : array-like (n_cells,)
+        The cells' values.
+    can_hide : array-like of bool, optional
+        Cells that secondary suppression may hide (default: all). The others
+        (e.g. the total shown in a header) are hidden only when small.
+    kinds : array-like, optional
+        A kind per cell (e.g. "pupils with the outcome", "all pupils"): secondary
+        suppression hides a cell of the exposed cell's kind first, so a small
+        count with the outcome does not blank the pupil counts.
+    threshold : int, default 5
+
+    Returns
+    -------
+    ndarray of bool
+        True for the cells not to show.
+
+    Examples
+    --------
+    Bands low/high and their total over two segments: hiding the small "high"
+    also hides "low", since total - low = high.
+
+    >>> protect_cells([[1, 0], [0, 1], [1, 1]], [40, 3, 43],
+    ...               can_hide=[True, True, False]).tolist()
+    [True, True, False]
+    """
+    A = np.asarray(weights, dtype=float)
+    v = np.asarray(values, dtype=float)
+    hide = small_counts(v, threshold=threshold)
+    free = np.ones(len(v), dtype=bool) if can_hide is None else np.asarray(can_hide, bool)
+    kind = np.zeros(len(v)) if kinds is None else pd.factorize(np.asarray(kinds, dtype=object))[0]
+    while True:
+        exposed = [
+            i for i in np.flatnonzero(hide) if recoverable(A[i], A[~hide]) and A[i].any()
+        ]
+        if not exposed:
+            return hide
+        i = exposed[0]
+        hide[_next_to_hide(A, v, hide, free, kind, i)] = True
+
+
+def _next_to_hide(A, v, hide, free, kind, i) -> int:
+    """The shown cell to hide so that hidden cell ``i`` can no longer be worked out.
+
+    Tried in order: cells of ``i``'s kind (its siblings in the same table), then
+    any other cell that may be hidden, each smallest first; the first whose
+    hiding protects ``i`` is chosen. When no single cell does, the smallest cell
+    overlapping ``i`` is hidden and the search goes on from there.
+    """
+    shown = np.flatnonzero(~hide & free)
+    size = np.where(v > 0, v, np.inf)
+    order = sorted(shown, key=lambda j: (kind[j] != kind[i], size[j], j))
+    for j in order:
+        trial = hide.copy()
+        trial[j] = True
+        if not recoverable(A[i], A[~trial]):
+            return int(j)
+    overlap = (A[:, A[i] != 0] != 0).any(axis=1)
+    for pool in (~hide & free & overlap, ~hide & free, ~hide):
+        candidates = np.flatnonzero(pool)
+        if len(candidates):
+            return int(candidates[np.argmin(size[candidates])])
+    raise AssertionError("every cell is hidden and one is still recoverable")
+
 __all__ = [
     "SMALL_COUNT",
     "count_text",
+    "protect_cells",
+    "recoverable",
     "small_counts",
     "suppress_small_counts",
     "suppress_table",
