@@ -185,6 +185,7 @@ def track(
     screening=None,
     register_as: str | None = None,
     key: str | bytes | None = None,
+    card=None,
 ) -> TrackedRun:
     """Log a fitted :class:`~riskscreen.Screener` as one MLflow run.
 
@@ -215,6 +216,9 @@ def track(
     key : str or bytes, optional
         The authority's signing key (default: the ``RISKSCREEN_SIGNING_KEY``
         environment variable, if set). Never logged.
+    card : ModelCard, optional
+        The run's :class:`~riskscreen.model_cards.ModelCard`: its files (Markdown
+        with figures, HTML, JSON and the ATRS record) are logged under ``model_card/``.
 
     Returns
     -------
@@ -226,6 +230,8 @@ def track(
     from riskscreen.data import as_histories
 
     check_is_fitted(screener, "model_")
+    if card is not None and not card.describes(screener):
+        raise ValueError("The 'card' parameter of track must be the ModelCard of this screener.")
     uri, artifact_root = resolve_store(tracking_uri, store)
     fingerprint = (
         as_histories(histories, owner="track").fingerprint()
@@ -263,6 +269,9 @@ def track(
             tables.mkdir()
             _write_tables(tables, screener, fingerprint, evaluation, screening)
             mlflow_client.log_artifacts(run_id, str(tables), "tables")
+            if card is not None:
+                card.write(Path(tmp) / "model_card")
+                mlflow_client.log_artifacts(run_id, str(Path(tmp) / "model_card"), "model_card")
             saved = Path(tmp) / SCREENER_FILE
             saved.write_bytes(payload)
             mlflow_client.log_artifact(run_id, str(saved), "screener")
