@@ -10,12 +10,16 @@ across ethnicity, sex, SEN, FSM and social-care status (``out/fairness_audit_<da
 explains every flag (SHAP values
 put in words), writes each school's panel pack (Excel, HTML, CSV) under
 ``out/panel_packs/<date>/`` -- the test date's packs say what changed since the
-previous panel's -- and logs the run to a local MLflow store under
-``out/mlruns``. Only pseudonymous ids are written.
+previous panel's -- writes the model card and ATRS record under
+``out/model_card/``, snapshots both lists under ``out/snapshots/``, logs the run
+to a local MLflow store under ``out/mlruns`` and writes ``out/index.html``, a
+page with the headline numbers, the plots, the audit summary, a sample pack and
+links to everything. Only pseudonymous ids are written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +50,8 @@ class DemoResult:
     audit_html: Path | None = None
     explanation: object = None
     pack_paths: list = field(default_factory=list)
+    card_paths: dict = field(default_factory=dict)
+    index_html: Path | None = None
     timings: dict = field(default_factory=dict)
 
 
@@ -62,10 +68,13 @@ def run_demo(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from riskscreen import Screener
+    from riskscreen._demo_page import write_index
     from riskscreen._files import atomic_path
     from riskscreen.datasets import make_linked_histories
     from riskscreen.explain import explain
     from riskscreen.features import build_dataset
+    from riskscreen.interventions import SnapshotStore
+    from riskscreen.model_cards import ModelCard
     from riskscreen.panel import write_packs
     from riskscreen.tracking import track
 
@@ -133,28 +142,69 @@ def run_demo(
                 previous=packs / PREVIOUS_PANEL_DATE,
                 histories=histories,
             )
-        lgbm, card = comparisons["lightgbm"], comparisons["scorecard"]
+        lgbm, scorecard = comparisons["lightgbm"], comparisons["scorecard"]
         table = pd.concat(
             [
                 lgbm.table.loc[["lightgbm"]],
-                card.table.loc[["scorecard"]],
+                scorecard.table.loc[["scorecard"]],
                 lgbm.table.drop(index="lightgbm"),
             ]
         )
-        comparison = replace(lgbm, table=table)
+        withheld = dict.fromkeys([*lgbm.withheld, *scorecard.withheld])
+        comparison = replace(lgbm, table=table, withheld=tuple(withheld))
         audit_html = lgbm.audit.write_html(out / f"fairness_audit_{TEST_DATE}.html")
         comparison_csv = out / f"comparison_{TEST_DATE}.csv"
         with atomic_path(comparison_csv) as tmp:
             comparison.to_frame().to_csv(tmp)
+        with step("Model card, transparency record and snapshots of the lists"):
+            model_card = ModelCard.from_run(
+                lgbm_screener,
+                lgbm,
+                explanation=explanation,
+                train_data=train,
+                test_data=test,
+                title=f"riskscreen demo model (synthetic local authority, seed {seed})",
+            )
+            card_paths = model_card.write(out / "model_card")
+            store = SnapshotStore(out / "snapshots")
+            for listed in (before, screening):
+                with contextlib.suppress(FileExistsError):  # the same list, from a rerun
+                    store.save(listed)
         with step("Logging the run to the local MLflow store"):
             run = track(
-                screeners["lightgbm"],
+                lgbm_screener,
                 run_name=f"demo-lightgbm-{n_pupils}-seed{seed}",
                 store=out / "mlruns",
                 evaluation=comparison,
                 screening=screening,
+                card=model_card,
             )
     timings["total"] = time.perf_counter() - start
+    index_html = write_index(
+        out,
+        title=f"a synthetic local authority of {n_pupils:,} pupils (seed {seed})",
+        lead=(
+            f"Screened for suspension over the next 12 months at {TEST_DATE}: a LightGBM "
+            f"model trained on {', '.join(TRAIN_DATES)} and calibrated on {CALIBRATION_DATE}, "
+            "compared with a logistic scorecard and the rule baselines councils already use, "
+            f"on the same {comparison.n:,} pupils; a panel can review "
+            f"{comparison.k:,} of them (5%)."
+        ),
+        comparison=comparison,
+        model="lightgbm",
+        card=model_card,
+        paths={
+            "packs": pack_paths,
+            "card_html": card_paths["html"],
+            "card_md": card_paths["markdown"],
+            "atrs": card_paths["record_markdown"],
+            "audit": audit_html,
+            "screening": screening_csv,
+            "comparison": comparison_csv,
+        },
+        run=run,
+        timings=timings,
+    )
 
     console.print(comparison.to_rich())
     for line in [*comparison.sentences(), *comparison.verdicts()]:
@@ -166,7 +216,9 @@ def run_demo(
     bands = lgbm.bands.loc["band"]
     console.print(
         "LightGBM risk bands at the test date (observed suspension rate): "
-        + ", ".join(f"{b} {r:.1%}" for b, r in bands["observed_rate"].items())
+        + ", ".join(
+            f"{b} {'c' if pd.isna(r) else f'{r:.1%}'}" for b, r in bands["observed_rate"].items()
+        )
     )
     console.print(
         f"Calibration (ECE) at the test date: lightgbm {table.loc['lightgbm', 'ece']:.3f}, "
@@ -180,10 +232,12 @@ def run_demo(
         f"Panel packs for {n_schools} schools (Excel, HTML, CSV; what changed since "
         f"{PREVIOUS_PANEL_DATE}) written to {packs / TEST_DATE}"
     )
+    console.print(f"Model card and ATRS record written to {card_paths['html'].parent}")
     console.print(f"MLflow: {run}")
     console.print(
         "Timings: " + ", ".join(f"{k.split(' (')[0]} {v:.1f}s" for k, v in timings.items())
     )
+    console.print(f"[bold]Open {index_html.resolve()} to see everything.[/]")
     return DemoResult(
         comparison=comparison,
         screening=screening,
@@ -194,5 +248,7 @@ def run_demo(
         audit_html=audit_html,
         explanation=explanation,
         pack_paths=pack_paths,
+        card_paths=card_paths,
+        index_html=index_html,
         timings=timings,
     )

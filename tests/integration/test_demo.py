@@ -213,3 +213,21 @@ def test_demo_runs_end_to_end(tmp_path):
 
     decisions = read_decisions(tmp_path / "panel_packs" / "2023-06-01")
     assert len(decisions.table) == result.screening.k
+    # the model card, the ATRS record, the lists' snapshots and the front page
+    assert {"html", "markdown", "json", "record_markdown"} <= set(result.card_paths)
+    card = result.card_paths["markdown"].read_text()
+    assert "## Metrics at capacity" in card and "out-of-scope" in card.lower()
+    from riskscreen.interventions import SnapshotStore
+
+    snaps = SnapshotStore(tmp_path / "snapshots").list()
+    assert sorted(snaps["as_of_date"].dt.strftime("%Y-%m-%d")) == ["2023-02-01", "2023-06-01"]
+    page = result.index_html.read_text()
+    assert "<svg" in page and "http://" not in page and "https://" not in page
+    import re
+
+    links = re.findall(r'href="([^"#]+)"', page)
+    assert len(links) >= 8 and all((tmp_path / href).is_file() for href in links)
+    precision = result.comparison.table.loc["lightgbm", "precision_at_k"]
+    assert f"{precision:.3f}" in page
+    # a rerun into the same folder works (snapshots of the same lists are kept)
+    run_demo(out=tmp_path, n_pupils=3000, seed=0, n_bootstrap=20, console=Console(record=True))
