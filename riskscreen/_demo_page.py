@@ -65,9 +65,11 @@ def _sample_pack(pack_paths, out: Path):
     school = pack.stem.split("_school_")[-1]
     return {
         "title": (
-            f"School {school}: the first {min(SAMPLE_ROWS, len(frame))} of {len(frame)} "
-            "pupils on its list, with the top reasons for each."
-        ),
+            f"School {school}: the {len(frame)} pupils on its list"
+            if len(frame) <= SAMPLE_ROWS
+            else f"School {school}: the first {SAMPLE_ROWS} of the {len(frame)} pupils on its list"
+        )
+        + ", with the top reasons for each.",
         "columns": columns,
         "rows": rows,
         "html": pack.with_suffix(".html").relative_to(out).as_posix(),

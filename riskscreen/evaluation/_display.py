@@ -6,8 +6,6 @@ comparison and everything else work without it.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 
@@ -206,12 +204,11 @@ class DisparityDisplay:
         return self
 
 
-def svg(display) -> str:
-    """The display's figure as inline SVG text (no file, no network)."""
-    buffer = io.StringIO()
-    display.figure_.savefig(buffer, format="svg")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+def svg(display, name: str) -> str:
+    """The display's figure as inline SVG markup, its ids prefixed with ``name``."""
+    from riskscreen._svg import inline_svg, to_svg
+
+    return inline_svg(to_svg(display.figure_, name), name)
 
 
 def audit_figures(audit) -> list[str]:
@@ -220,13 +217,17 @@ def audit_figures(audit) -> list[str]:
         import matplotlib  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
         return []
-    figures = [svg(PrecisionRecallAtKDisplay.from_audit(audit))]
+    figures = [svg(PrecisionRecallAtKDisplay.from_audit(audit), "curve")]
     for metric in ("recall", "fpr", "selection_rate"):
-        figures.append(svg(DisparityDisplay.from_audit(audit, metric)))
+        figures.append(svg(DisparityDisplay.from_audit(audit, metric), f"disparity-{metric}"))
     if len(audit.calibration):
         attrs = [
             a for a in dict.fromkeys(audit.calibration.index.get_level_values(0)) if a != "all"
         ]
         for attribute in attrs[:3]:
-            figures.append(svg(GroupCalibrationDisplay.from_audit(audit, attribute)))
+            figures.append(
+                svg(
+                    GroupCalibrationDisplay.from_audit(audit, attribute), f"calibration-{attribute}"
+                )
+            )
     return figures

@@ -11,17 +11,13 @@ matplotlib is optional: without it a card has no figures and says so.
 
 from __future__ import annotations
 
-import io
-import re
-
 import numpy as np
 import pandas as pd
 
+from riskscreen._svg import inline_svg, to_svg
 from riskscreen.model_cards._blocks import Figure
 
-_ID = re.compile(r'\bid="([^"]+)"')
-_HREF = re.compile(r'((?:xlink:)?href)="#([^"]+)"')
-_URL = re.compile(r"url\(#([^)]+)\)")
+__all__ = ["inline_svg", "to_svg"]
 
 
 def have_matplotlib() -> bool:
@@ -36,29 +32,6 @@ def _new_axes(size, ncols: int = 1):
     from matplotlib.figure import Figure as MplFigure
 
     return MplFigure(figsize=size, layout="constrained").subplots(1, ncols)
-
-
-def to_svg(figure, name: str) -> str:
-    """A matplotlib figure as a standalone, reproducible SVG document."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": name, "svg.fonttype": "path"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    text = _ID.sub(lambda m: f'id="{name}-{m.group(1)}"', text)
-    text = _HREF.sub(lambda m: f'{m.group(1)}="#{name}-{m.group(2)}"', text)
-    return _URL.sub(lambda m: f"url(#{name}-{m.group(1)})", text)
-
-
-def inline_svg(svg: str, title: str = "") -> str:
-    """The SVG as markup inside an HTML page (nothing that names a URL)."""
-    text = svg[svg.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    text = re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", text)
-    text = text.replace("xlink:href=", "href=")
-    label = title.replace('"', "'").replace("<", "").replace(">", "")
-    return text.replace("<svg", f'<svg role="img" aria-label="{label}"', 1)
 
 
 # -- the figures ---------------------------------------------------------------------------------

@@ -36,14 +36,23 @@ def _table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def document(title: str, lines: list[str], sections: list[tuple[str, pd.DataFrame]]) -> str:
-    """A standalone HTML page: a title, paragraphs, then titled tables."""
+def document(
+    title: str, lines: list[str], sections: list[tuple[str, pd.DataFrame]], *, links=None
+) -> str:
+    """A standalone HTML page: a title, paragraphs, titled tables, then titled links
+    (``links=(heading, [(label, href), ...])``, relative hrefs)."""
     paras = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
     parts = []
     for heading, frame in sections:
         if heading:
             parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(_table(frame) if len(frame) else "<p>None.</p>")
+    if links and links[1]:
+        items = "".join(
+            f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>'
+            for label, href in links[1]
+        )
+        parts.append(f"<h2>{html.escape(links[0])}</h2><ul>{items}</ul>")
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"

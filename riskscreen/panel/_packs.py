@@ -174,8 +174,8 @@ class PanelPacks:
         prev = "" if self.previous_date is None else f", compared with {self.previous_date.date()}"
         return (
             f"Panel packs for the {_outcome_words(self.outcome)} screening at "
-            f"{self.as_of_date.date()}{prev}: {len(self.schools)} school packs; capacity "
-            f"{self.capacity}."
+            f"{self.as_of_date.date()}{prev}: {len(self.schools)} school packs; the lists "
+            f"hold {self.capacity}."
         )
 
     def to_markdown(self) -> str:

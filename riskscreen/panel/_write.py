@@ -111,7 +111,8 @@ def write_all(packs: PanelPacks, out_dir, *, formats, identities) -> list[Path]:
             paths.append(out_dir / f"{name}.csv")
             with atomic_path(paths[-1]) as tmp:
                 pack.to_csv(tmp, index=False, encoding="utf-8-sig")
-    paths += _write_summary(packs, out_dir / f"{stem}_summary", formats)
+    schools = [p for p in paths if p.suffix == ".html"]  # linked from the summary page
+    paths += _write_summary(packs, out_dir / f"{stem}_summary", formats, schools)
     paths.append(out_dir / f"{stem}_list.csv")
     record = packs.lists.assign(as_of_date=str(packs.as_of_date.date()))[LIST_COLUMNS]
     with atomic_path(paths[-1]) as tmp:
@@ -119,7 +120,7 @@ def write_all(packs: PanelPacks, out_dir, *, formats, identities) -> list[Path]:
     return paths
 
 
-def _write_summary(packs: PanelPacks, base: Path, formats) -> list[Path]:
+def _write_summary(packs: PanelPacks, base: Path, formats, schools=()) -> list[Path]:
     title = f"Panel lists: authority summary, screening of {packs.as_of_date:%d %B %Y}"
     lines = [packs._title(), *packs.notes]
     table = packs.summary.reset_index()
@@ -138,7 +139,9 @@ def _write_summary(packs: PanelPacks, base: Path, formats) -> list[Path]:
     if "html" in formats:
         paths.append(base.with_suffix(".html"))
         with atomic_path(paths[-1]) as tmp:
-            tmp.write_text(document(title, lines, [("", table)]), encoding="utf-8")
+            links = [(p.stem.split("_school_")[-1], p.name) for p in schools]
+            page = document(title, lines, [("", table)], links=("School packs", links))
+            tmp.write_text(page, encoding="utf-8")
     if "csv" in formats:
         paths.append(base.with_suffix(".csv"))
         with atomic_path(paths[-1]) as tmp:
