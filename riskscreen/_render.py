@@ -22,3 +22,20 @@ def _cell(v) -> str:
     if v is pd.NA:
         return ""
     return str(v).replace("|", "\\|")
+
+
+class HeaderSummaryRepr:
+    """Renders a result that has a one-line ``_header()`` and a ``summary()`` table
+    (small counts already suppressed, shown as "<5" in HTML)."""
+
+    def to_markdown(self) -> str:
+        return f"{self._header()}\n\n{markdown_table(self.summary())}"
+
+    def to_html(self) -> str:
+        return f"<div><p>{self._header()}</p>{self.summary().to_html(na_rep='&lt;5')}</div>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._header()}>"

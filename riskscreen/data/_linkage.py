@@ -34,7 +34,8 @@ from riskscreen.data._returns_local import normalise_postcode
 from riskscreen.data._returns_spec import valid_upn
 
 _PRIORITY = {"school_census": 0, "social_care": 1, "cin_census": 2, "ssda903": 3, "registers": 4}
-_FIELDS = [
+#: The identity fields linkage compares, in the order of the record columns.
+IDENTITY_FIELDS = [
     "upn",
     "former_upn",
     "forename",
@@ -111,7 +112,7 @@ def entities_of(records: pd.DataFrame) -> pd.DataFrame:
     r = records.assign(_p=records["source"].map(_PRIORITY)).sort_values(
         ["entity", "_p", "day"], ascending=[True, True, False], kind="stable"
     )
-    rep = r.groupby("entity", sort=True)[_FIELDS].first()
+    rep = r.groupby("entity", sort=True)[IDENTITY_FIELDS].first()
     kind = (
         r.groupby("entity", sort=True)["source"]
         .first()

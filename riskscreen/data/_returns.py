@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.data import _returns_build as build
-from riskscreen.data._linkage import link
+from riskscreen.data._linkage import IDENTITY_FIELDS, link
 from riskscreen.data._pseudonymise import check_key, pupil_keys, write_identity_lookup
 from riskscreen.data._returns_census import load_census
 from riskscreen.data._returns_local import (
@@ -35,16 +35,7 @@ _RECORD_COLUMNS = [
     "row",
     "entity",
     "day",
-    "upn",
-    "former_upn",
-    "forename",
-    "surname",
-    "former_surname",
-    "dob",
-    "sex",
-    "postcode",
-    "ethnicity",
-    "language",
+    *IDENTITY_FIELDS,
 ]
 NOTES = (
     "Attendance comes back per term (the school census holds termly totals), from the "

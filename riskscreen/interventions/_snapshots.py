@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskscreen._files import atomic_path
-from riskscreen._render import markdown_table
+from riskscreen._render import HeaderSummaryRepr
 from riskscreen.evaluation import suppress_small_counts
 
 PUPIL, AS_OF = "pupil_id", "as_of_date"
@@ -54,8 +54,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@dataclass(frozen=True, repr=False)
+class Snapshot(HeaderSummaryRepr):
     """One screening list as it was issued: scores, ranks, bands, flags and capacity.
 
     Made from a :class:`~riskscreen.Screening` by :meth:`from_screening` or read
@@ -171,18 +171,6 @@ class Snapshot:
             f"Snapshot of the {self.outcome} list at {self.as_of_date.date()}: {pupils}, "
             f"capacity {self.k} ({scope}); model {self.model_version}{saved}."
         )
-
-    def to_markdown(self) -> str:
-        return f"{self._header()}\n\n{markdown_table(self.summary())}"
-
-    def to_html(self) -> str:
-        return f"<div><p>{self._header()}</p>{self.summary().to_html(na_rep='&lt;5')}</div>"
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        return f"<Snapshot {self._header()}>"
 
 
 class SnapshotStore:

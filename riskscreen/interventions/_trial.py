@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from riskscreen._files import atomic_path
-from riskscreen._render import markdown_table
+from riskscreen._render import HeaderSummaryRepr
 from riskscreen.evaluation import suppress_small_counts
 from riskscreen.interventions._snapshots import Snapshot
 
@@ -19,8 +19,8 @@ OWNER = "allocate_within_bands"
 ARMS = ("help", "control")
 
 
-@dataclass(frozen=True)
-class TrialAllocation:
+@dataclass(frozen=True, repr=False)
+class TrialAllocation(HeaderSummaryRepr):
     """Who was randomised to help and who to control, per risk band, and how.
 
     Attributes
@@ -111,18 +111,6 @@ class TrialAllocation:
 
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
-
-    def to_markdown(self) -> str:
-        return f"{self._header()}\n\n{markdown_table(self.summary())}"
-
-    def to_html(self) -> str:
-        return f"<div><p>{self._header()}</p>{self.summary().to_html(na_rep='&lt;5')}</div>"
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        return f"<TrialAllocation {self._header()}>"
 
 
 def allocate_within_bands(
