@@ -121,7 +121,7 @@ def resample(test, n: int, seed: int):
     cohort = pd.DataFrame(
         {c: test.cohort[c].to_numpy()[rows] for c in test.cohort.columns}, index=index
     )
-    return replace(test, X=X, cohort=cohort, y=None, label_report=None, sensitive=None)
+    return replace(test, X=X, cohort=cohort, y=None, label_report_unsuppressed=None, sensitive=None)
 
 
 def time_size(screener, test, n: int, label: str, args) -> list[dict]:

@@ -25,12 +25,14 @@ small numbers
     :func:`suppress_small_counts`: counts under :data:`SMALL_COUNT` (5, DfE
     practice) are never shown, with secondary suppression where a total would
     reveal them; :func:`suppress_table` applies it to a whole table and
-    withholds rates that would give a small count away. Every table a person
-    reads goes through them. :func:`protect_cells` suppresses across all the
-    figures of one output at once (a hidden count is never a sum or difference
-    of shown ones): a :class:`Comparison` built with ``band_of_rows`` applies it
-    to its header, every scorer's precision and recall and both band tables,
-    and withholds ("c", interval kept) what would give a small count away.
+    withholds rates that would give a small count away; :func:`suppress_parts`
+    protects counts that add up across a row to a total (e.g. the labels
+    report). Every table a person reads goes through them. :func:`protect_cells`
+    suppresses across all the figures of one output at once (a hidden count is
+    never a sum or difference of shown ones): a :class:`Comparison` built with
+    ``band_of_rows`` applies it to its header, every scorer's precision and
+    recall and both band tables, and withholds ("c", interval kept) what would
+    give a small count away.
 comparison
     :func:`compare_scores` evaluates a model and the rule baselines on the same
     pupils and the same bootstrap replicates: a :class:`Comparison`. "Better
@@ -81,6 +83,7 @@ from riskscreen.evaluation._comparison import METRICS, Comparison, compare_score
 from riskscreen.evaluation._disclosure import (
     SMALL_COUNT,
     protect_cells,
+    suppress_parts,
     suppress_small_counts,
     suppress_table,
 )
@@ -139,6 +142,7 @@ __all__ = [
     "resolve_k",
     "roc_auc",
     "protect_cells",
+    "suppress_parts",
     "suppress_small_counts",
     "suppress_table",
 ]

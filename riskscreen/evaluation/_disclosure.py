@@ -214,13 +214,74 @@ def protect_cells(
     free = np.ones(len(v), dtype=bool) if can_hide is None else np.asarray(can_hide, bool)
     kind = np.zeros(len(v)) if kinds is None else pd.factorize(np.asarray(kinds, dtype=object))[0]
     while True:
-        exposed = [
-            i for i in np.flatnonzero(hide) if recoverable(A[i], A[~hide]) and A[i].any()
-        ]
+        exposed = [i for i in np.flatnonzero(hide) if recoverable(A[i], A[~hide]) and A[i].any()]
         if not exposed:
             return hide
         i = exposed[0]
         hide[_next_to_hide(A, v, hide, free, kind, i)] = True
+
+
+def suppress_parts(
+    table: pd.DataFrame,
+    total: str,
+    parts: Sequence[str],
+    *,
+    rates: Mapping[str, Sequence[str]] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> pd.DataFrame:
+    """Suppress a table whose ``parts`` columns add up, across each row, to ``total``.
+
+    In each row, parts in ``[1, threshold)`` are hidden, and then as many more
+    as :func:`protect_cells` needs so that no hidden part equals the total less
+    the parts shown. The total itself is hidden only when it is small. A rate
+    is withheld wherever one of the counts it is computed from is hidden (from
+    the rate and the other count, the hidden one could be worked out).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per unit (e.g. per as-of date).
+    total : str
+        The count column the parts add up to (e.g. the cohort).
+    parts : sequence of str
+        Count columns adding up to ``total`` in each row.
+    rates : mapping of str to sequence of str, optional
+        Rate column -> the count columns it is computed from.
+    threshold : int, default 5
+
+    Returns
+    -------
+    DataFrame
+        The table with hidden counts as <NA> (nullable integer columns),
+        withheld rates NaN, and a bool column ``suppressed``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [100, 100], "yes": [3, 40], "no": [90, 60], "gone": [7, 0]})
+    >>> out = suppress_parts(t, "n", ["yes", "no", "gone"])
+    >>> out["yes"].isna().tolist(), out["gone"].isna().tolist(), out["no"].isna().tolist()
+    ([True, False], [True, False], [False, False])
+    """
+    parts = list(parts)
+    counts = [total, *parts]
+    weights = np.vstack([np.ones(len(parts)), np.eye(len(parts))])
+    can_hide = [False, *([True] * len(parts))]
+    values = table[counts].to_numpy(dtype=float, na_value=np.nan)
+    hide = np.zeros(values.shape, dtype=bool)
+    for i, row in enumerate(values):
+        known = ~np.isnan(row)
+        hide[i, known] = protect_cells(
+            weights[known], row[known], can_hide=np.asarray(can_hide)[known], threshold=threshold
+        )
+    out = table.copy()
+    for j, col in enumerate(counts):
+        out[col] = pd.array(values[:, j], dtype="Float64").round().astype("Int64")
+        out.loc[hide[:, j], col] = pd.NA
+    hidden = pd.DataFrame(hide, columns=counts, index=table.index)
+    for rate, sources in (rates or {}).items():
+        out.loc[hidden[list(sources)].any(axis=1).to_numpy(), rate] = np.nan
+    out["suppressed"] = hide.any(axis=1)
+    return out
 
 
 def _next_to_hide(A, v, hide, free, kind, i) -> int:
@@ -246,12 +307,14 @@ def _next_to_hide(A, v, hide, free, kind, i) -> int:
             return int(candidates[np.argmin(size[candidates])])
     raise AssertionError("every cell is hidden and one is still recoverable")
 
+
 __all__ = [
     "SMALL_COUNT",
     "count_text",
     "protect_cells",
     "recoverable",
     "small_counts",
+    "suppress_parts",
     "suppress_small_counts",
     "suppress_table",
 ]

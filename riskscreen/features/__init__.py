@@ -34,7 +34,8 @@ label
     over any source (an event, or a spell starting or ending). Pupils who leave
     for another authority or abroad, and (for school outcomes) pupils whose
     Year 11 ends within the window, are censored (<NA>) unless the outcome
-    happened first, and counted.
+    happened first, and counted in the labels report, whose small counts are
+    hidden (:func:`protect_label_report`; ``"unsuppressed"`` is the raw view).
 protected characteristics
     Sex and ethnicity are not features; :func:`protected_characteristics`
     returns them (with SEN, FSM and social-care audit groups) aligned to X.
@@ -56,7 +57,7 @@ from riskscreen.features._cohort import (
 )
 from riskscreen.features._dataset import Dataset, build_dataset
 from riskscreen.features._default_spec import default_spec
-from riskscreen.features._labels import make_labels
+from riskscreen.features._labels import make_labels, protect_label_report
 from riskscreen.features._outcome import OUTCOMES, CMEDefinition, Outcome
 from riskscreen.features._protected import protected_characteristics
 from riskscreen.features._spec import (
@@ -96,6 +97,7 @@ __all__ = [
     "default_spec",
     "feature_sql",
     "make_labels",
+    "protect_label_report",
     "protected_characteristics",
     "write_features",
 ]

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from riskscreen._time import Duration, as_of_dates, label_window_complete
-from riskscreen.features._labels import LabelRules, compute_labels, label_rules
+from riskscreen.features._labels import (
+    LabelRules,
+    compute_labels,
+    label_rules,
+    protect_label_report,
+)
 from riskscreen.features._protected import compute_protected, protected_inputs
 from riskscreen.features._run import check_dtype, check_spec, fill_medians, run_features
 from riskscreen.features._session import Session
@@ -35,9 +40,11 @@ class Dataset:
         The features built.
     y : Series of "boolean" or None
         The outcome in ``[as_of, as_of + horizon)``; <NA> where censored or unknown.
-    label_report : DataFrame or None
+    label_report_unsuppressed : DataFrame or None
         Per as-of date: cohort, positives, negatives, censored, unknown, rate and
-        ``window_complete`` (the label window lies within the data).
+        ``window_complete`` (the label window lies within the data), raw: for
+        the analyst's own checks, never to publish. :attr:`label_report` is the
+        same with small counts hidden.
     outcome : str or None
     horizon : Duration or None
     sensitive : DataFrame or None
@@ -54,13 +61,21 @@ class Dataset:
     cohort: pd.DataFrame
     spec: FeatureSpec
     y: pd.Series | None = None
-    label_report: pd.DataFrame | None = None
+    label_report_unsuppressed: pd.DataFrame | None = None
     outcome: str | None = None
     horizon: Duration | None = None
     sensitive: pd.DataFrame | None = None
     end_of_data: pd.Timestamp | None = None
     fingerprint: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def label_report(self) -> pd.DataFrame | None:
+        """The labels report as a person may read it (small counts hidden; see
+        :func:`~riskscreen.features.protect_label_report`)."""
+        if self.label_report_unsuppressed is None:
+            return None
+        return protect_label_report(self.label_report_unsuppressed)
 
     @property
     def as_of_dates(self) -> list[pd.Timestamp]:
@@ -88,7 +103,7 @@ class Dataset:
         def part(frame):
             return None if frame is None else frame[rows]
 
-        report = self.label_report
+        report = self.label_report_unsuppressed
         if report is not None:
             report = report[report.index.isin(keep_dates)]
         return replace(
@@ -97,7 +112,7 @@ class Dataset:
             cohort=self.cohort[rows],
             y=part(self.y),
             sensitive=part(self.sensitive),
-            label_report=report,
+            label_report_unsuppressed=report,
         )
 
     def complete(self) -> Dataset:
@@ -239,7 +254,7 @@ def dataset_from_session(
         cohort=session.cohort_frame(),
         spec=spec,
         y=y,
-        label_report=report,
+        label_report_unsuppressed=report,
         outcome=None if rules is None else rules.name,
         horizon=None if rules is None else rules.horizon,
         sensitive=groups if sensitive else None,

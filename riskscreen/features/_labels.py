@@ -41,8 +41,9 @@ handled by the cohort -- :class:`SchoolCohort` leaves out pupils whose Year 11
 ends within three months (``leaving_within``), and a Year 11 pupil screened
 earlier is labelled by what happens before they leave (a label that keeps only
 the leavers' positives would make Year 11 look riskier than it is). Censored and unknown counts are
-reported per as-of date by ``make_labels(..., return_report=True)``; a label
-window that runs past the end of data is refused.
+reported per as-of date by ``make_labels(..., return_report=True)`` (small
+counts hidden; ``return_report="unsuppressed"`` is the analyst's raw view); a
+label window that runs past the end of data is refused.
 """
 
 from __future__ import annotations
@@ -55,10 +56,19 @@ import pandas as pd
 from riskscreen._outcome_words import outcome_words
 from riskscreen._time import Duration, label_window_complete, parse_duration, parse_horizon
 from riskscreen.data._views import quote
+from riskscreen.evaluation._disclosure import SMALL_COUNT, suppress_parts
 from riskscreen.features._outcome import CMEDefinition, Outcome, outcome_name, parse_outcome
 from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
 CENSOR_REASONS = ("other_la", "abroad")
+#: The counts of a labels report that add up to the cohort of each as-of date.
+LABEL_PARTS = ("n_positive", "n_negative", "n_censored", "n_unknown")
+#: What a protected labels report says of its hidden cells.
+LABEL_SUPPRESSION_NOTE = (
+    f"Counts under {SMALL_COUNT} pupils are hidden (<NA>), with as many others as needed "
+    "so that none can be worked out from the cohort; a rate is withheld (NaN) where one "
+    "of its counts is hidden (DfE practice)."
+)
 
 
 def _column(part) -> str:
@@ -212,7 +222,7 @@ def make_labels(
     cme_definition: CMEDefinition | None = None,
     min_possible_sessions: int = 20,
     pa_threshold: float = 0.10,
-    return_report: bool = False,
+    return_report: bool | str = False,
 ):
     """Outcome labels for the cohort at each as-of date.
 
@@ -239,15 +249,21 @@ def make_labels(
         Persistent absence needs at least this many possible sessions, else <NA>.
     pa_threshold : float, default 0.10
         Share of possible sessions missed that makes a pupil persistently absent.
-    return_report : bool, default False
+    return_report : bool or "unsuppressed", default False
         Also return the per-date report of positives, negatives, censored and
-        unknown labels.
+        unknown labels. ``True``: as a person may read it, counts under 5 and
+        any count that would reveal one hidden (<NA>, see
+        :func:`protect_label_report`); ``"unsuppressed"``: the raw counts, for
+        the analyst's own checks only (never to publish).
 
     Returns
     -------
     y : Series of dtype "boolean", named after the outcome
         Indexed by (pupil_id, as_of_date), sorted by as_of_date then pupil_id.
-    report : DataFrame, only with ``return_report=True``
+    report : DataFrame, only with ``return_report``
+        Per as-of date: ``n_cohort``, ``n_positive``, ``n_negative``,
+        ``n_censored``, ``n_unknown``, ``positive_rate`` (positives over known
+        labels), ``window_complete``, and when protected ``suppressed``.
 
     Raises
     ------
@@ -260,6 +276,11 @@ def make_labels(
     >>> y = make_labels(h, ["2022-01-10"], outcome="suspension|permanent_exclusion")
     ... # doctest: +SKIP
     """
+    if return_report not in (True, False, "unsuppressed"):
+        raise ValueError(
+            "The 'return_report' parameter of make_labels must be True, False or "
+            f"'unsuppressed'. Got {return_report!r} instead."
+        )
     rules = label_rules(
         outcome,
         horizon,
@@ -281,7 +302,29 @@ def make_labels(
                 "shorter horizon."
             )
         y, report = compute_labels(session, rules)
-    return (y, report) if return_report else y
+    if not return_report:
+        return y
+    return y, (report if return_report == "unsuppressed" else protect_label_report(report))
+
+
+def protect_label_report(report: pd.DataFrame) -> pd.DataFrame:
+    """A labels report as a person may read it: no count of 1-4 pupils shown or derivable.
+
+    Within each as-of date the positives, negatives, censored and unknown add up
+    to the cohort, so a hidden count is joined by as many others as needed that
+    it cannot be worked out by subtraction; ``positive_rate`` is withheld where
+    positives or negatives are hidden. Counts become nullable integers (<NA>
+    where hidden) and the column ``suppressed`` marks the dates with a hidden
+    cell; ``attrs["suppression"]`` says so in words.
+    """
+    out = suppress_parts(
+        report,
+        "n_cohort",
+        LABEL_PARTS,
+        rates={"positive_rate": ["n_positive", "n_negative"]},
+    )
+    out.attrs = {**report.attrs, "suppression": LABEL_SUPPRESSION_NOTE}
+    return out
 
 
 def compute_labels(session: Session, rules: LabelRules) -> tuple[pd.Series, pd.DataFrame]:

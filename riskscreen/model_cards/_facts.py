@@ -264,8 +264,8 @@ def data_facts(screener, comparison, train_data, test_data) -> dict:
         return "not used (labels incomplete or too many censored)"
 
     parts = []
-    if train_data is not None and train_data.label_report is not None:
-        parts.append(_report_rows(train_data.label_report, role))
+    if train_data is not None and train_data.label_report_unsuppressed is not None:
+        parts.append(_report_rows(train_data.label_report_unsuppressed, role))
     else:  # what the screener itself recorded at fit
         dates = [*screener.train_dates_, *screener.calibration_dates_]
         parts.append(
@@ -278,8 +278,8 @@ def data_facts(screener, comparison, train_data, test_data) -> dict:
                 index=pd.Index(dates, name="as_of_date"),
             )
         )
-    if test_data is not None and test_data.label_report is not None:
-        parts.append(_report_rows(test_data.label_report, lambda d: "test"))
+    if test_data is not None and test_data.label_report_unsuppressed is not None:
+        parts.append(_report_rows(test_data.label_report_unsuppressed, lambda d: "test"))
     report = pd.concat(parts)
     for col in (*LABEL_COUNTS, "positive_rate"):
         if col not in report:

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskscreen.evaluation import SMALL_COUNT, suppress_small_counts
+from riskscreen.evaluation import SMALL_COUNT, suppress_parts, suppress_small_counts
+from riskscreen.evaluation._disclosure import recoverable
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,43 @@ def test_counts_in_sentences_never_show_a_small_number():
     c = compare_scores(y, {"m": np.arange(200.0), "r": -np.arange(200.0)}, k=10, n_bootstrap=5)
     assert "fewer than 5 with the outcome" in str(c) and " 3 with the outcome" not in str(c)
     assert "Only fewer than 5 pupils" in str(c)
+
+
+@pytest.mark.parametrize(
+    ("row", "hidden"),
+    [
+        ((100, 3, 90, 7, 0), (False, True, False, True, False)),  # 3 + 7: 100 - 90 - 0
+        ((100, 3, 60, 37, 0), (False, True, False, True, False)),  # the smallest other goes
+        ((100, 0, 95, 5, 0), (False, False, False, False, False)),  # nothing small
+        ((4, 1, 3, 0, 0), (True, True, True, False, False)),  # a small cohort is hidden
+        ((100, 2, 4, 94, 0), (False, True, True, False, False)),  # two small protect each other
+    ],
+)
+def test_suppress_parts_hides_so_no_part_is_the_total_less_the_others(row, hidden):
+    cols = ["n", "a", "b", "c", "d"]
+    table = pd.DataFrame([row], columns=cols)
+    table["rate"] = table["a"] / (table["a"] + table["b"])
+    out = suppress_parts(table, "n", cols[1:], rates={"rate": ["a", "b"]})
+    assert out[cols].isna().iloc[0].tolist() == list(hidden)
+    assert bool(out["suppressed"].iloc[0]) == any(hidden)
+    assert pd.isna(out["rate"].iloc[0]) == (hidden[1] or hidden[2])
+    shown = out[cols].iloc[0]
+    assert all(pd.isna(v) or v == 0 or v >= SMALL_COUNT for v in shown)
+    # adding and subtracting the shown figures never gives a hidden one
+    weights = np.array([[1, 1, 1, 1], *np.eye(4)])
+    published = weights[[not h for h in hidden]]
+    for i in np.flatnonzero(hidden):
+        if i > 0:  # a part, not a small total shown nowhere
+            assert not recoverable(weights[i], published)
+
+
+def test_suppress_parts_keeps_missing_cells_and_the_index():
+    table = pd.DataFrame(
+        {"n": [50, 60], "a": [2.0, np.nan], "b": [48.0, 60.0]},
+        index=pd.Index(["x", "y"], name="unit"),
+    )
+    out = suppress_parts(table, "n", ["a", "b"])
+    assert out.index.equals(table.index)
+    assert out["a"].isna().tolist() == [True, True] and out["b"].isna().tolist() == [True, False]
+    assert str(out["n"].dtype) == "Int64" and out["n"].tolist() == [50, 60]
+    assert out["suppressed"].tolist() == [True, False]

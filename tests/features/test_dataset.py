@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -12,6 +14,7 @@ from riskscreen.features import (
     build_dataset,
     build_features,
     make_labels,
+    protect_label_report,
     protected_characteristics,
 )
 
@@ -48,6 +51,22 @@ def test_incomplete_label_windows_are_found_and_dropped_with_a_note(data):
     one = data.select_dates("2021-06-01")
     assert one.as_of_dates == [pd.Timestamp("2021-06-01")]
     assert list(one.label_report.index) == [pd.Timestamp("2021-06-01")]
+    # the report a person reads hides what the raw view shows
+    raw = data.label_report_unsuppressed.copy()
+    raw["n_censored"] = [0, 2, 0]  # two pupils censored on the second date
+    raw["n_negative"] -= raw["n_censored"]
+    planted = dataclasses.replace(data, label_report_unsuppressed=raw)
+    shown = planted.label_report
+    pd.testing.assert_frame_equal(shown, protect_label_report(raw))
+    counts = ["n_cohort", "n_positive", "n_negative", "n_censored", "n_unknown"]
+    # the two censored are hidden, with the smallest non-zero part (the positives),
+    # so the cohort less the parts shown no longer gives them
+    assert shown.loc["2021-06-01", counts].isna().tolist() == [False, True, False, True, False]
+    assert shown["suppressed"].tolist() == [False, True, False]
+    assert pd.isna(shown.loc["2021-06-01", "positive_rate"])
+    assert shown.loc["2021-06-01", "n_cohort"] == raw.loc["2021-06-01", "n_cohort"]
+    assert not ((shown[counts] > 0) & (shown[counts] < 5)).fillna(False).to_numpy().any()
+    assert shown["suppressed"].tolist() == raw[counts].isin(range(1, 5)).any(axis=1).tolist()
     assert "outcome='suspension' (1Y)" in repr(data)
 
 

@@ -66,7 +66,7 @@ def test_censoring_rule_and_report():
         ],
         exclusions=[_susp(2, "2022-02-01")],
     )
-    y, report = make_labels(h, [AS_OF], outcome="suspension", return_report=True)
+    y, report = make_labels(h, [AS_OF], outcome="suspension", return_report="unsuppressed")
     assert y.xs(AS_OF, level=1).tolist() == [pd.NA, True, False, False, False]
     assert pd.isna(y.loc[(1, AS_OF)])
     row = report.loc[AS_OF]
@@ -78,6 +78,17 @@ def test_censoring_rule_and_report():
         0,
     ]
     assert row["positive_rate"] == pytest.approx(1 / 4)
+    # as a person may read it: 1 positive, 3 negatives and 1 censored are hidden;
+    # the cohort of 5 and the zero unknown stay; the rate would give the positive away
+    y2, shown = make_labels(h, [AS_OF], outcome="suspension", return_report=True)
+    pd.testing.assert_series_equal(y2, y)
+    row = shown.loc[AS_OF]
+    assert row["n_cohort"] == 5 and row["n_unknown"] == 0
+    assert all(pd.isna(row[c]) for c in ("n_positive", "n_negative", "n_censored"))
+    assert pd.isna(row["positive_rate"]) and bool(row["suppressed"])
+    assert "hidden" in shown.attrs["suppression"] and shown.attrs["outcome"] == "suspension"
+    with pytest.raises(ValueError, match="'return_report' parameter of make_labels"):
+        make_labels(h, [AS_OF], outcome="suspension", return_report="raw")
 
 
 def test_missing_education_definitions():
@@ -144,7 +155,7 @@ def test_persistent_absence_needs_minimum_sessions():
             _week(4, "2022-01-24", 10, 0),
         ],
     )
-    y, report = make_labels(h, [AS_OF], "persistent_absence", return_report=True)
+    y, report = make_labels(h, [AS_OF], "persistent_absence", return_report="unsuppressed")
     assert y.xs(AS_OF, level=1).tolist() == [True, False, pd.NA, False]
     assert report.loc[AS_OF, "n_unknown"] == 1
     assert _labels(h, "persistent_absence", min_possible_sessions=10)[3] is True
@@ -189,7 +200,7 @@ def test_year_11_leavers_are_left_out_of_the_school_cohort_not_censored_on_the_o
         exclusions=[{"pupil_id": 3, "start_date": "2022-07-01"}],
     )
     # on 1 June they leave within three months: not screened, so not labelled
-    y, report = make_labels(h, ["2022-06-01"], "suspension", return_report=True)
+    y, report = make_labels(h, ["2022-06-01"], "suspension", return_report="unsuppressed")
     assert y.index.get_level_values("pupil_id").tolist() == [2]
     assert y.tolist() == [False] and report["n_censored"].tolist() == [0]
     # kept with leaving_within=None, they are labelled by what happened before they

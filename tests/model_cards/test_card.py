@@ -162,7 +162,7 @@ def test_baselines_with_paired_verdicts_and_the_one_that_could_not_run(run):
 def test_data_section_sizes_equal_the_datasets(run):
     card, train, test, screener = run.card, run.train, run.test, run.screener
     rows = {r["as_of_date"]: r for r in card.data["data"]["as_of_dates"]}
-    reports = pd.concat([train.label_report, test.label_report])
+    reports = pd.concat([train.label_report_unsuppressed, test.label_report_unsuppressed])
     assert set(rows) == {str(d.date()) for d in reports.index}
     for date, report in reports.iterrows():
         row = rows[str(date.date())]
@@ -180,7 +180,7 @@ def test_data_section_sizes_equal_the_datasets(run):
     for name, t in train.fingerprint["tables"].items():
         assert sources[name] == (t["rows"] if t["rows"] == 0 or t["rows"] >= 5 else None)
     md = card.to_markdown()
-    cohort = int(test.label_report["n_cohort"].iloc[0])
+    cohort = int(test.label_report_unsuppressed["n_cohort"].iloc[0])
     assert f"| {str(test.as_of_dates[0].date())} | test | {cohort:,} |" in md
     assert "a suspension starting in the window" in data["label_definition"]
     assert "censored" in data["censoring"]
@@ -312,10 +312,10 @@ def walk_counts(obj, path=""):
 def test_no_count_under_five_is_shown(run):
     # an evaluation with 3 censored pupils, and a test date with 2 censored
     comparison = dataclasses.replace(run.comparison, n_censored=3)
-    report = run.test.label_report.copy()
+    report = run.test.label_report_unsuppressed.copy()
     report["n_censored"] = 2
     report["n_negative"] -= 2
-    test = dataclasses.replace(run.test, label_report=report)
+    test = dataclasses.replace(run.test, label_report_unsuppressed=report)
     card = ModelCard.from_run(
         run.screener, comparison, train_data=run.train, test_data=test, figures=False
     )

@@ -46,7 +46,7 @@ def test_the_command_function_writes_the_card_with_its_sections_and_figures(refe
     )
     assert precision in md and precision in (out / "model_card.html").read_text(encoding="utf-8")
     assert f"**Pupils evaluated:** {count_text(c.n)}" in md
-    cohort = int(run.test.label_report["n_cohort"].iloc[0])
+    cohort = int(run.test.label_report_unsuppressed["n_cohort"].iloc[0])
     assert f"| {TEST_DATE} | test | {cohort:,} |" in md
     data = json.loads((out / "model_card.json").read_text(encoding="utf-8"))
     assert data["data"]["metrics"]["estimates"]["roc_auc"]["value"] == pytest.approx(t["roc_auc"])
