@@ -227,6 +227,7 @@ def suppress_parts(
     parts: Sequence[str],
     *,
     rates: Mapping[str, Sequence[str]] | None = None,
+    shown_elsewhere: Sequence[Sequence[str]] = (),
     threshold: int = SMALL_COUNT,
 ) -> pd.DataFrame:
     """Suppress a table whose ``parts`` columns add up, across each row, to ``total``.
@@ -247,6 +248,10 @@ def suppress_parts(
         Count columns adding up to ``total`` in each row.
     rates : mapping of str to sequence of str, optional
         Rate column -> the count columns it is computed from.
+    shown_elsewhere : sequence of sequences of str
+        Sums of parts that other outputs of the same run publish (e.g. the
+        pupils with a known label, positives plus negatives, in an evaluation's
+        header): no hidden part may be worked out with them either.
     threshold : int, default 5
 
     Returns
@@ -264,15 +269,18 @@ def suppress_parts(
     """
     parts = list(parts)
     counts = [total, *parts]
-    weights = np.vstack([np.ones(len(parts)), np.eye(len(parts))])
-    can_hide = [False, *([True] * len(parts))]
+    sums = [np.isin(parts, list(cols)).astype(float) for cols in shown_elsewhere]
+    weights = np.vstack([np.ones(len(parts)), np.eye(len(parts)), *sums])
+    can_hide = np.array([False, *([True] * len(parts)), *([False] * len(sums))])
     values = table[counts].to_numpy(dtype=float, na_value=np.nan)
+    values = np.hstack([values, values[:, 1:] @ weights[len(counts) :].T])
     hide = np.zeros(values.shape, dtype=bool)
     for i, row in enumerate(values):
         known = ~np.isnan(row)
         hide[i, known] = protect_cells(
-            weights[known], row[known], can_hide=np.asarray(can_hide)[known], threshold=threshold
+            weights[known], row[known], can_hide=can_hide[known], threshold=threshold
         )
+    hide = hide[:, : len(counts)]
     out = table.copy()
     for j, col in enumerate(counts):
         out[col] = pd.array(values[:, j], dtype="Float64").round().astype("Int64")

@@ -311,17 +311,20 @@ def protect_label_report(report: pd.DataFrame) -> pd.DataFrame:
     """A labels report as a person may read it: no count of 1-4 pupils shown or derivable.
 
     Within each as-of date the positives, negatives, censored and unknown add up
-    to the cohort, so a hidden count is joined by as many others as needed that
-    it cannot be worked out by subtraction; ``positive_rate`` is withheld where
-    positives or negatives are hidden. Counts become nullable integers (<NA>
-    where hidden) and the column ``suppressed`` marks the dates with a hidden
-    cell; ``attrs["suppression"]`` says so in words.
+    to the cohort, and an evaluation of that date shows the pupils with a known
+    label (positives plus negatives), so a hidden count is joined by as many
+    others as needed that it cannot be worked out by subtraction from either;
+    ``positive_rate`` is withheld where positives or negatives are hidden.
+    Counts become nullable integers (<NA> where hidden), the column
+    ``suppressed`` marks the dates with a hidden cell, and
+    ``attrs["suppression"]`` says so in words.
     """
     out = suppress_parts(
         report,
         "n_cohort",
         LABEL_PARTS,
         rates={"positive_rate": ["n_positive", "n_negative"]},
+        shown_elsewhere=[("n_positive", "n_negative")],  # an evaluation's pupil count
     )
     out.attrs = {**report.attrs, "suppression": LABEL_SUPPRESSION_NOTE}
     return out

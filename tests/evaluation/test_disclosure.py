@@ -106,6 +106,18 @@ def test_suppress_parts_hides_so_no_part_is_the_total_less_the_others(row, hidde
             assert not recoverable(weights[i], published)
 
 
+def test_suppress_parts_counts_sums_published_elsewhere():
+    table = pd.DataFrame({"n": [100], "a": [3], "b": [60], "c": [37], "d": [0]})
+    alone = suppress_parts(table, "n", ["a", "b", "c", "d"])
+    assert alone[["a", "b", "c", "d"]].isna().iloc[0].tolist() == [True, False, True, False]
+    # an evaluation shows a + b: hiding c no longer protects a, hiding b does
+    out = suppress_parts(table, "n", ["a", "b", "c", "d"], shown_elsewhere=[("a", "b")])
+    assert out[["a", "b", "c", "d"]].isna().iloc[0].tolist() == [True, True, False, False]
+    published = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    assert not recoverable([1, 0, 0, 0], published)
+    assert recoverable([1, 0, 0, 0], np.vstack([published, [0, 1, 0, 0]]))
+
+
 def test_suppress_parts_keeps_missing_cells_and_the_index():
     table = pd.DataFrame(
         {"n": [50, 60], "a": [2.0, np.nan], "b": [48.0, 60.0]},

@@ -59,11 +59,11 @@ def test_incomplete_label_windows_are_found_and_dropped_with_a_note(data):
     shown = planted.label_report
     pd.testing.assert_frame_equal(shown, protect_label_report(raw))
     counts = ["n_cohort", "n_positive", "n_negative", "n_censored", "n_unknown"]
-    # the two censored are hidden, with the smallest non-zero part (the positives),
-    # so the cohort less the parts shown no longer gives them
-    assert shown.loc["2021-06-01", counts].isna().tolist() == [False, True, False, True, False]
+    # the two censored are hidden, and with them the unknown: the cohort less the
+    # pupils with a known label (shown by any evaluation of the date) is public
+    assert shown.loc["2021-06-01", counts].isna().tolist() == [False, False, False, True, True]
     assert shown["suppressed"].tolist() == [False, True, False]
-    assert pd.isna(shown.loc["2021-06-01", "positive_rate"])
+    assert shown.loc["2021-06-01", "positive_rate"] == raw.loc["2021-06-01", "positive_rate"]
     assert shown.loc["2021-06-01", "n_cohort"] == raw.loc["2021-06-01", "n_cohort"]
     assert not ((shown[counts] > 0) & (shown[counts] < 5)).fillna(False).to_numpy().any()
     assert shown["suppressed"].tolist() == raw[counts].isin(range(1, 5)).any(axis=1).tolist()
