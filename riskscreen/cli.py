@@ -2,27 +2,34 @@
 
 Each command parses its arguments, calls the library and turns library errors
 into one clear message and exit code 1 (``--debug`` shows the traceback too).
+``synth``, ``validate`` and ``demo`` live here; the commands of the monthly
+panel run (``features``, ``fit``, ``score``, ``audit``, ``explain``, ``panel``,
+``card``) in :mod:`riskscreen._cli_commands`, ``run``, ``compare`` and ``decisions``
+in :mod:`riskscreen._cli_monthly`, their steps in :mod:`riskscreen._cli_steps` and
+their TOML config in :mod:`riskscreen._cli_config`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import typer
 
-from riskscreen import __version__
+from riskscreen import __version__, _cli_commands, _cli_monthly
+from riskscreen._cli_common import library_errors as _library_errors
+from riskscreen._cli_common import output_folder as _output_folder
+from riskscreen._cli_common import state as _state
 
 app = typer.Typer(
     name="riskscreen",
     help=(
         "riskscreen: early-intervention screening for English children's services.\n\n"
-        "Example: riskscreen demo --out riskscreen_demo"
+        "Example: riskscreen demo --out riskscreen_demo\n\n"
+        "Monthly panel run: riskscreen run --config monthly_run.toml --as-of 2024-02-05"
     ),
     no_args_is_help=True,
     add_completion=False,
 )
-_state = {"debug": False}
 
 
 def _version_callback(value: bool) -> None:
@@ -37,32 +44,11 @@ def _root(
         False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log warnings only."),
 ) -> None:
     """riskscreen command line."""
     _state["debug"] = debug
-
-
-def _fail(message: str) -> None:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
-
-
-@contextlib.contextmanager
-def _library_errors():
-    """Turn what the library raises about its input into a clean message and exit code 1."""
-    try:
-        yield
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        if _state["debug"]:
-            raise
-        text = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0] if exc.args else exc)
-        _fail(text or type(exc).__name__)
-
-
-def _output_folder(out: Path) -> None:
-    """Refuse an output path that is an existing file, before any work is done."""
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file; give a folder (new or existing).")
+    _state["quiet"] = quiet
 
 
 @app.command()
@@ -119,9 +105,11 @@ def demo(
 ) -> None:
     """Run the end-to-end demo on a built-in synthetic local authority.
 
-    Builds the synthetic LA, fits the screener on earlier as-of dates, scores a
-    later one, prints the model-vs-baselines table, writes the screening as CSV
-    and logs the run to a local MLflow store under OUT.
+    Builds the synthetic LA, fits the screener and the scorecard on earlier as-of
+    dates, evaluates them on a later one against the rule baselines (with
+    intervals), audits the fairness of the list, explains every flag, writes each
+    school's panel pack, the model card and ATRS record, snapshots the list, logs
+    the run to a local MLflow store, and writes OUT/index.html linking everything.
 
     Example: riskscreen demo --out riskscreen_demo --pupils 20000
     """
@@ -130,6 +118,21 @@ def demo(
     with _library_errors():
         _output_folder(out)
         run_demo(out=out, n_pupils=pupils, seed=seed)
+
+
+for _command in (
+    _cli_commands.features,
+    _cli_commands.fit,
+    _cli_commands.score,
+    _cli_commands.audit,
+    _cli_commands.explain,
+    _cli_commands.panel,
+    _cli_commands.card,
+    _cli_monthly.compare,
+    _cli_monthly.decisions,
+    _cli_monthly.run,
+):
+    app.command()(_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,6 +11,21 @@ from riskscreen import __version__
 from riskscreen.cli import app
 
 runner = CliRunner()
+COMMANDS = [
+    "synth",
+    "validate",
+    "demo",
+    "features",
+    "fit",
+    "score",
+    "audit",
+    "explain",
+    "panel",
+    "card",
+    "compare",
+    "decisions",
+    "run",
+]
 
 
 def test_version_prints_package_version():
@@ -22,16 +37,23 @@ def test_version_prints_package_version():
 def test_root_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("synth", "validate", "demo"):
+    for command in COMMANDS:
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["synth", "validate", "demo"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.stdout
     assert f"riskscreen {command}" in result.stdout
+
+
+def test_help_shows_the_config_sections_it_names():
+    # rich markup would swallow "[tracking]" and the like unless escaped
+    result = runner.invoke(app, ["fit", "--help"])
+    assert "Screener(**[screener]).fit(histories, [fit] as_of_dates)" in result.stdout
+    assert "[tracking]" in result.stdout
 
 
 def test_synth_rejects_nonpositive_pupils(tmp_path):
@@ -116,7 +138,53 @@ def test_demo_refuses_nonsense_before_any_work(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+def test_demo_passes_its_options_to_run_demo(tmp_path, monkeypatch):
+    # the demo itself runs in tests/integration/test_demo.py; here, what the command does
+    import riskscreen.demo
+
+    calls = []
+    monkeypatch.setattr(riskscreen.demo, "run_demo", lambda **kw: calls.append(kw))
+    out = tmp_path / "d"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--pupils", "800", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert calls == [{"out": out, "n_pupils": 800, "seed": 4}]
+
+    def refuse(**kw):
+        raise ValueError("The 'n_pupils' parameter of run_demo is too small. Got 800.")
+
+    monkeypatch.setattr(riskscreen.demo, "run_demo", refuse)
+    result = runner.invoke(app, ["demo", "--out", str(out), "--pupils", "800"])
+    assert result.exit_code == 1
+    assert result.output == "Error: The 'n_pupils' parameter of run_demo is too small. Got 800.\n"
+
+
+def test_an_unexpected_error_is_one_line_naming_it_as_a_bug(tmp_path, monkeypatch):
+    import riskscreen.datasets
+
+    def broken(**kw):
+        raise RuntimeError("the engine failed\nwith a long story below")
+
+    monkeypatch.setattr(riskscreen.datasets, "make_linked_histories", broken)
+    args = ["synth", "--pupils", "300", "--out", str(tmp_path / "x")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (
+        "Error: unexpected RuntimeError: the engine failed (a bug in riskscreen or a library "
+        "it uses; run again with --debug for the traceback and report it).\n"
+    )
+    result = runner.invoke(app, ["--debug", *args])
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+
+
 def test_debug_shows_the_traceback(tmp_path):
     (tmp_path / "f").write_text("x")
     result = runner.invoke(app, ["--debug", "demo", "--out", str(tmp_path / "f")])
     assert result.exit_code == 1 and isinstance(result.exception, FileExistsError)
+
+
+def test_debug_shows_the_traceback_of_the_monthly_commands_too(tmp_path):
+    args = ["compare", "--out", str(tmp_path), "2024-01-08", "2024-02-05"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and result.output.startswith("Error: no list of 2024-01-08")
+    result = runner.invoke(app, ["--debug", *args])
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
