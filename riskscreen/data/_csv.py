@@ -90,6 +90,11 @@ def read_csv_tables(
 ) -> dict[str, pd.DataFrame]:
     """The ``<table>.csv`` files of a folder, read as text; see :meth:`LinkedHistories.read_csv`."""
     folder = Path(path)
+    if folder.is_file():
+        raise FileNotFoundError(
+            f"Cannot read CSV tables: {folder} is a file; give the folder holding one "
+            "<table>.csv file per table (pupils.csv, enrolments.csv, ...)."
+        )
     if not folder.is_dir():
         raise FileNotFoundError(f"Cannot read CSV tables: folder {folder} does not exist.")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")

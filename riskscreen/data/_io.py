@@ -160,6 +160,12 @@ def save_histories(histories: LinkedHistories, path: str | os.PathLike, *, overw
 def _read_manifest(folder: Path) -> dict:
     file = folder / MANIFEST
     recover(folder)
+    if folder.is_file():
+        raise FileNotFoundError(
+            f"Cannot load LinkedHistories: {folder} is a file; a saved LinkedHistories is a "
+            "folder (written by LinkedHistories.save or `riskscreen synth`) holding a "
+            "manifest.json and one Parquet file per table."
+        )
     if not folder.is_dir():
         raise FileNotFoundError(f"Cannot load LinkedHistories: folder {folder} does not exist.")
     if not file.is_file():

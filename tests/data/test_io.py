@@ -119,6 +119,9 @@ def test_load_without_manifest_names_the_file(histories, tmp_path):
         LinkedHistories.load(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         LinkedHistories.load(tmp_path / "nowhere")
+    (tmp_path / "one.parquet").write_bytes(b"PAR1")
+    with pytest.raises(FileNotFoundError, match=r"one\.parquet is a file; a saved"):
+        LinkedHistories.load(tmp_path / "one.parquet")
 
 
 def test_load_with_a_missing_table_names_the_file(histories, tmp_path):

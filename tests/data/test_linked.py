@@ -230,5 +230,9 @@ def test_read_csv_round_trips_a_csv_export(histories, tmp_path):
 def test_read_csv_errors_name_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         LinkedHistories.read_csv(tmp_path / "nope")
+    (tmp_path / "pupils.csv").write_text("pupil_id\n1\n")
+    with pytest.raises(FileNotFoundError, match=r"pupils\.csv is a file; give the folder"):
+        LinkedHistories.read_csv(tmp_path / "pupils.csv")
+    (tmp_path / "pupils.csv").unlink()
     with pytest.raises(FileNotFoundError, match="No canonical CSV file"):
         LinkedHistories.read_csv(tmp_path)
