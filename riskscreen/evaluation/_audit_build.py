@@ -23,7 +23,7 @@ from riskscreen.evaluation._audit_stats import (
     wald_p,
 )
 from riskscreen.evaluation._confusion import JOIN, GroupCounts, Partition
-from riskscreen.evaluation._disclosure import SMALL_COUNT, suppress_table
+from riskscreen.evaluation._disclosure import SMALL_COUNT, suppress_table, withhold_flat_intervals
 from riskscreen.evaluation._metrics import quantile_edges
 
 #: Level of the adjusted p-values called significant.
@@ -154,6 +154,7 @@ def group_table(
         hidden=list(HIDDEN),
         threshold=small_count,
     )
+    table = withhold_flat_intervals(table, GROUP_METRICS)
     return table.set_index(["attribute", "group"])
 
 

@@ -17,7 +17,12 @@ import pandas as pd
 from riskscreen._render import markdown_table
 from riskscreen.evaluation._bands import band_table, deciles
 from riskscreen.evaluation._bootstrap import normal_interval, percentiles, resamples
-from riskscreen.evaluation._disclosure import SMALL_COUNT, count_text, suppress_small_counts
+from riskscreen.evaluation._disclosure import (
+    SMALL_COUNT,
+    count_text,
+    suppress_small_counts,
+    withhold_flat_intervals,
+)
 from riskscreen.evaluation._metrics import ap, auc, check_labels, ece, quantile_edges
 from riskscreen.evaluation._protect import protect_comparison
 from riskscreen.evaluation._ranking import flag_weights
@@ -561,6 +566,7 @@ def _withhold(table, differences, withheld, reference):
         return table, differences
     table = table.copy()
     table.loc[withheld, list(WITHHELD_METRICS)] = np.nan
+    table = withhold_flat_intervals(table, WITHHELD_METRICS, rows=table.index.isin(withheld))
     if differences is not None:
         differences = differences.copy()
         scorers = differences.index.get_level_values(0)

@@ -292,6 +292,31 @@ def suppress_parts(
     return out
 
 
+def withhold_flat_intervals(table: pd.DataFrame, metrics, rows=None) -> pd.DataFrame:
+    """Withhold the intervals of withheld estimates where the interval is a single value.
+
+    An interval is kept beside a withheld estimate ("c (0.12-0.48)") to show how
+    uncertain it is; but when every bootstrap replicate gave the same value (e.g.
+    a recall of 2 of 2 pupils, 1.000-1.000) the interval *is* the estimate, so
+    it is withheld too. ``rows`` (bool mask) limits this to some rows; by
+    default, the rows whose estimate is missing.
+    """
+    out = table.copy()
+    for m in metrics:
+        low, high = f"{m}_low", f"{m}_high"
+        if low not in out or high not in out:
+            continue
+        mask = out[m].isna().to_numpy() if rows is None else np.asarray(rows, dtype=bool)
+        flat = np.isclose(
+            out[low].to_numpy(dtype=float, na_value=np.nan),
+            out[high].to_numpy(dtype=float, na_value=np.nan),
+            rtol=0,
+            atol=1e-12,
+        )
+        out.loc[mask & flat, [low, high]] = np.nan
+    return out
+
+
 def _next_to_hide(A, v, hide, free, kind, i) -> int:
     """The shown cell to hide so that hidden cell ``i`` can no longer be worked out.
 
@@ -325,4 +350,5 @@ __all__ = [
     "suppress_parts",
     "suppress_small_counts",
     "suppress_table",
+    "withhold_flat_intervals",
 ]

@@ -10,6 +10,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from riskscreen.evaluation._disclosure import suppress_table
 from riskscreen.training._base import LogOddsClassifierMixin, monotone_vector
 
 
@@ -55,7 +56,8 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         feature, bin, lower, upper, points (and n_train: training rows in the bin).
     base_points_ : float
     scorecard_ : DataFrame
-        ``points_`` with a first "base points" row: the card to print.
+        ``points_`` with a first "base points" row; :meth:`to_frame` is the card
+        to print (small counts hidden).
     classes_, feature_names_in_, n_features_in_, coef_, intercept_
 
     Examples
@@ -353,9 +355,15 @@ class LogisticScorecard(LogOddsClassifierMixin, ClassifierMixin, BaseEstimator):
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """The scorecard (base points then points per feature bin)."""
+        """The scorecard as a person may read it: base points, then points per feature bin.
+
+        ``n_train`` (training rows in the bin) passes the small-number rule: counts
+        of 1-4 are hidden (<NA>), with the next smallest bin of the same feature,
+        since a feature's bins add up to the training rows; ``suppressed`` marks
+        those rows. ``points_`` keeps the raw counts for the analyst.
+        """
         check_is_fitted(self, "scorecard_")
-        return self.scorecard_.copy()
+        return suppress_table(self.scorecard_, ["n_train"], by="feature")
 
     def decision_function(self, X) -> np.ndarray:
         """Log-odds of the outcome."""

@@ -172,6 +172,9 @@ def test_a_group_of_three_shows_suppressed_counts_unreliable_and_never_a_bare_ra
     for m in ("base_rate", "selection_rate", "recall", "precision", "fpr"):
         assert np.isnan(row[m]), m  # the rate would give the count away
     assert not np.isnan(row["selection_rate_low"])  # its interval is shown
+    # ... unless it is one value: its one pupil with the outcome is flagged, so every
+    # replicate's recall is 1 and "c (1.000-1.000)" would give the recall away
+    assert np.isnan(row["recall_low"]) and np.isnan(row["recall_high"])
     # secondary suppression: the next smallest group's pupil count is hidden too
     assert pd.isna(a.by_group.loc[("ethnicity_major", "Black"), "n"])
     # in every rendering the tiny group's rates appear only as 'c (low-high)' or 'n/a'

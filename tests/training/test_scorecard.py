@@ -55,6 +55,23 @@ def test_points_add_up_to_the_score_and_read_sensibly():
     assert sc.iloc[0]["feature"] == "(base points)" and len(sc) == len(pts) + 1
 
 
+def test_printed_card_hides_small_bin_counts():
+    X, y = data()
+    X = X.copy()
+    X.loc[X.index[:3], "fsm"] = np.nan  # a "missing" bin of 3 training rows
+    card = LogisticScorecard().fit(X, y)
+    raw = card.points_.set_index(["feature", "bin"])["n_train"]
+    assert raw[("fsm", "missing")] == 3
+    shown = card.to_frame().set_index(["feature", "bin"])
+    fsm = shown.loc["fsm"]
+    assert pd.isna(fsm.loc["missing", "n_train"]) and fsm.loc["missing", "suppressed"]
+    # the feature's bins add up to the training rows: one more bin is hidden with it
+    assert fsm["n_train"].isna().sum() == 2
+    counts = shown["n_train"].dropna()
+    assert not ((counts > 0) & (counts < 5)).any()
+    assert (shown["points"].to_numpy() == card.scorecard_["points"].to_numpy()).all()
+
+
 def test_missing_value_unseen_in_training_joins_commonest_bin():
     X, y = data()
     card = LogisticScorecard().fit(X, y)
