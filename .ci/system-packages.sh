@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# System packages the test suite needs beyond pip: headless Chromium and its
-# WebDriver, from Debian's packages, for the browser check of the demo page
-# (tests/test_demo_page.py). Nothing is downloaded at test time.
+# System packages the test suite needs beyond pip, from Debian's packages; nothing is
+# downloaded at test time:
+# - headless Chromium and its WebDriver, for the browser check of the demo page
+#   (tests/test_demo_page.py);
+# - a Java runtime, for the Spark engine's parity tests on real PySpark (tests/spark).
 #
-# Idempotent: does nothing when /usr/bin/chromium and /usr/bin/chromedriver are
-# already there. Runs apt-get directly as root, through `sudo -n` otherwise.
-# Where there is no apt-get (not Debian/Ubuntu) it only warns: the browser tests
-# then skip, saying why. A failed install is an error.
+# Idempotent: installs only what is missing (/usr/bin/chromium, /usr/bin/chromedriver,
+# `java` on the PATH). Runs apt-get directly as root, through `sudo -n` otherwise.
+# Where there is no apt-get (not Debian/Ubuntu) it only warns: the browser and Spark
+# tests then skip, saying why. A failed install is an error.
 set -euo pipefail
 
-PACKAGES=(chromium chromium-driver)
+PACKAGES=()
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    PACKAGES+=(chromium chromium-driver)
+fi
+if ! command -v java >/dev/null 2>&1; then
+    PACKAGES+=(default-jre-headless)
+fi
 
-if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
-    echo "system-packages: chromium and chromedriver already installed"
+if [[ ${#PACKAGES[@]} -eq 0 ]]; then
+    echo "system-packages: chromium, chromedriver and java already installed"
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "system-packages: warning: no apt-get here; install ${PACKAGES[*]} yourself" \
-        "(the browser tests skip without them)" >&2
+        "(the browser and Spark tests skip without them)" >&2
     exit 0
 fi
 
@@ -47,5 +55,10 @@ for binary in /usr/bin/chromium /usr/bin/chromedriver; do
         exit 1
     fi
 done
+if ! command -v java >/dev/null 2>&1; then
+    echo "system-packages: error: java missing after installing ${PACKAGES[*]}" >&2
+    exit 1
+fi
 /usr/bin/chromium --version 2>/dev/null  # its launcher warns about /dev/shm on stderr
 /usr/bin/chromedriver --version
+java -version 2>&1

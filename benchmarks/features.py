@@ -1,9 +1,14 @@
 """Benchmark the as-of-date feature engine on synthetic data read from Parquet.
 
-For each size (default 100k and 1M pupils) and each number of as-of dates (1 and 6),
-every case runs in a fresh subprocess so its peak RSS is its own:
+For each size (default 100k and 1M pupils) and each number of as-of dates (1, 6 and 24:
+the sweep), every case runs in a fresh subprocess so its peak RSS is its own:
 
-- ``library``        build_features(folder, dates) with the default spec;
+- ``polars``         a hand-written Polars lazy query computing the same full default
+                     spec for the same cohort (``benchmarks/_polars_reference.py``), the
+                     reference the library is held to; checked equal by checksum;
+- ``library``        build_features(folder, dates) with the default spec (plan "auto");
+- ``library-running-totals`` the same with the plan for many as-of dates forced
+                     (``feature_plan("running_totals")``: one pass over the events);
 - ``library-to-parquet`` the same, written by DuckDB to Parquet (``write_features``)
                      instead of returned as a DataFrame: the out-of-core route;
 - ``library-float32`` the same as ``library`` with ``dtype="float32"`` (half the
@@ -16,15 +21,22 @@ every case runs in a fresh subprocess so its peak RSS is its own:
 ``feats`` is the number of features in the spec, ``cols`` the columns of the output
 (features plus their ``__missing`` indicators; pupil_id and as_of_date are the index
 and not counted): the default spec has 52 features and 65 columns. The ratio column
-is library-subset / hand-written. Synthetic data come from
-``riskscreen.datasets.make_linked_histories`` at ``--base`` pupils; larger sizes are
-made by tiling that base with shifted pupil_id / school_id offsets, streamed to Parquet
-(so 1M pupils are 10 shifted copies of a 100k-pupil authority; the output says so).
+is the case's time / polars for full-spec cases, library-subset / hand-written for the
+subset. After the table, the sweep: each case's time per extra as-of date,
+``(t(k) - t(1)) / (k - 1)``. Polars runs with ``POLARS_MAX_THREADS`` = ``--threads``.
+Synthetic data come from ``riskscreen.datasets.make_linked_histories`` at ``--base``
+pupils; larger sizes are made by tiling that base with shifted pupil_id / school_id
+offsets, streamed to Parquet (so 1M pupils are 10 shifted copies of a 100k-pupil
+authority; the output says so).
 
 Usage::
 
     python benchmarks/features.py                      # 100k and 1M, weekly attendance
     python benchmarks/features.py --sizes 20000 --base 20000   # quick run
+    python benchmarks/features.py --sizes 100000 --cases polars library \
+        library-running-totals --n-dates 1 6 24          # the plans against Polars
+
+``polars`` needs the ``bench`` extra (``pip install riskscreen[bench]``).
 """
 
 from __future__ import annotations
@@ -38,8 +50,13 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 DATES_6 = ["2020-11-02", "2021-01-11", "2021-04-19", "2021-06-07", "2021-11-01", "2022-01-10"]
 DATES_1 = ["2021-06-07"]
+#: every fourth Monday from 12 Oct 2020 to 4 Jul 2022 (24 dates, none in early September)
+DATES_24 = [f"{d:%Y-%m-%d}" for d in pd.date_range("2020-10-12", periods=24, freq="28D")]
+FULL_SPEC_CASES = ("library", "library-running-totals", "library-float32", "polars")
 EVENT_TABLES = (
     "enrolments",
     "attendance",
@@ -99,9 +116,13 @@ def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[i
                 writer.write_table(t, row_group_size=1_000_000)
             writer.close()
             del table
+        from riskscreen.data._io import file_sha256
+
         manifest = json.loads((base_folder / "manifest.json").read_text())
         for entry in manifest["tables"].values():
             entry["rows"] *= copies
+            if "sha256" in entry:  # saved folders are checksummed: record the tiled file's
+                entry["sha256"] = file_sha256(folder / entry["file"])
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (folder / "done").write_text(json.dumps({"copies": copies, "base": base}))
         print(f"# wrote {folder} ({copies} x {base:,} pupils)", flush=True)
@@ -168,10 +189,31 @@ def hand_written_sql(folder: Path, dates) -> str:
 
 
 def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tmp: Path) -> dict:
+    os.environ["POLARS_MAX_THREADS"] = str(threads)  # before polars is imported
     import duckdb  # imports are not timed: both sides pay the same interpreter start-up
 
     import riskscreen
     from riskscreen.features import build_features, default_spec, write_features
+    from riskscreen.features._many_dates import feature_plan
+
+    if case == "polars":
+        import polars as pl
+        from _polars_reference import polars_features
+
+        t0 = time.perf_counter()
+        out = polars_features(folder, dates)
+        wall = time.perf_counter() - t0
+        rss = peak_rss_mb()
+        values = out.drop("pupil_id", "as_of_date")
+        checksum = float(values.select(pl.sum_horizontal(pl.all().sum())).item())
+        return {
+            "wall_s": wall,
+            "peak_rss_mb": rss,
+            "rows": out.height,
+            "cols": values.width,
+            "features": len(list(default_spec())),
+            "checksum": checksum,
+        }
 
     riskscreen.set_config(memory_limit=memory_limit, temp_directory=tmp, threads=threads)
 
@@ -201,12 +243,14 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
             "checksum": 0.0,
         }
     else:
-        out = build_features(
-            folder,
-            dates,
-            spec if case == "library-subset" else None,
-            dtype="float32" if case == "library-float32" else "float64",
-        )
+        plan = "running_totals" if case == "library-running-totals" else "auto"
+        with feature_plan(plan):
+            out = build_features(
+                folder,
+                dates,
+                spec if case == "library-subset" else None,
+                dtype="float32" if case == "library-float32" else "float64",
+            )
     wall = time.perf_counter() - t0
     rss = peak_rss_mb()
     checksum = float(out.select_dtypes("number").sum().sum())
@@ -251,14 +295,16 @@ def main(argv=None) -> None:
         "--cases",
         nargs="+",
         default=[
+            "polars",
             "library",
+            "library-running-totals",
             "library-float32",
             "library-to-parquet",
             "library-subset",
             "hand-written",
         ],
     )
-    p.add_argument("--n-dates", type=int, nargs="+", default=[1, 6])
+    p.add_argument("--n-dates", type=int, nargs="+", default=[1, 6, 24], choices=[1, 6, 24])
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -284,16 +330,17 @@ def main(argv=None) -> None:
         flush=True,
     )
     header = (
-        f"{'pupils':>10} {'dates':>5} {'case':<18} {'rows out':>10} {'feats':>5} {'cols':>5} "
+        f"{'pupils':>10} {'dates':>5} {'case':<22} {'rows out':>10} {'feats':>5} {'cols':>5} "
         f"{'wall s':>8} {'event rows/s':>14} {'peak RSS MB':>12} {'ratio':>6}"
     )
     print(header)
     print("-" * len(header), flush=True)
+    sweep: dict = {}
     for n in args.sizes:
         folder = folders[n]
         n_events = event_rows(folder)
         for k in args.n_dates:
-            dates = DATES_1 if k == 1 else DATES_6[:k]
+            dates = {1: DATES_1, 6: DATES_6, 24: DATES_24}[k]
             results = {}
             for case in args.cases:
                 job = {
@@ -318,15 +365,18 @@ def main(argv=None) -> None:
                 )
                 line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
                 if proc.returncode or not line:
-                    print(f"{n:>10,} {k:>5} {case:<18} FAILED: {proc.stderr[-500:]}", flush=True)
+                    print(f"{n:>10,} {k:>5} {case:<22} FAILED: {proc.stderr[-500:]}", flush=True)
                     continue
                 r = json.loads(line[0][7:])
                 results[case] = r
+                sweep[(n, case, k)] = r["wall_s"]
                 ratio = ""
                 if case == "hand-written" and "library-subset" in results:
                     ratio = f"{results['library-subset']['wall_s'] / r['wall_s']:.2f}"
+                if case in FULL_SPEC_CASES and case != "polars" and "polars" in results:
+                    ratio = f"{r['wall_s'] / results['polars']['wall_s']:.2f}"
                 print(
-                    f"{n:>10,} {k:>5} {case:<18} {r['rows']:>10,} {r['features']:>5} "
+                    f"{n:>10,} {k:>5} {case:<22} {r['rows']:>10,} {r['features']:>5} "
                     f"{r['cols']:>5} "
                     f"{r['wall_s']:>8.1f} {n_events / r['wall_s']:>14,.0f} "
                     f"{r['peak_rss_mb']:>12,.0f} {ratio:>6}",
@@ -336,7 +386,59 @@ def main(argv=None) -> None:
                 a, b = results["library-subset"], results["hand-written"]
                 same = abs(a["checksum"] - b["checksum"]) <= 1e-6 * max(1.0, abs(b["checksum"]))
                 print(f"{'':>10} {'':>5} subset checksums agree: {same}", flush=True)
+            if "polars" in results:
+                b = results["polars"]
+                for case in ("library", "library-running-totals"):
+                    if case in results:
+                        a = results[case]
+                        tol = 1e-9 * max(1.0, abs(b["checksum"]))
+                        same = abs(a["checksum"] - b["checksum"]) <= tol
+                        print(
+                            f"{'':>10} {'':>5} {case} = polars by checksum: {same} "
+                            f"({a['checksum']:.6f} vs {b['checksum']:.6f})",
+                            flush=True,
+                        )
     print(f"# event rows per size = rows of {', '.join(EVENT_TABLES)} in the Parquet folder")
+    extra = [k for k in args.n_dates if k > 1]
+    if 1 in args.n_dates and extra:
+        print("\n# sweep: seconds per extra as-of date, (t(k) - t(1)) / (k - 1); ratio to polars")
+        head = (
+            f"{'pupils':>10} {'case':<24} "
+            + " ".join(f"{f't({k})':>8}" for k in args.n_dates)
+            + " "
+            + " ".join(f"{f'+/date@{k}':>10}" for k in extra)
+            + " "
+            + " ".join(f"{f'ratio@{k}':>8}" for k in args.n_dates)
+        )
+        print(head)
+        print("-" * len(head))
+        for n in args.sizes:
+            for case in args.cases:
+                if case not in FULL_SPEC_CASES or (n, case, 1) not in sweep:
+                    continue
+                ts = [sweep.get((n, case, k)) for k in args.n_dates]
+                per = [
+                    (sweep[(n, case, k)] - sweep[(n, case, 1)]) / (k - 1)
+                    if (n, case, k) in sweep
+                    else None
+                    for k in extra
+                ]
+                ratios = [
+                    sweep[(n, case, k)] / sweep[(n, "polars", k)]
+                    if (n, case, k) in sweep and (n, "polars", k) in sweep
+                    else None
+                    for k in args.n_dates
+                ]
+                cell = lambda v, w, f: f"{v:>{w}{f}}" if v is not None else f"{'-':>{w}}"  # noqa: E731
+                print(
+                    f"{n:>10,} {case:<24} "
+                    + " ".join(cell(t, 8, ".1f") for t in ts)
+                    + " "
+                    + " ".join(cell(v, 10, ".2f") for v in per)
+                    + " "
+                    + " ".join(cell(v, 8, ".2f") for v in ratios),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

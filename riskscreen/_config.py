@@ -22,6 +22,16 @@ validate : bool, default True
     Validate histories on every entry path (features, labels, cohorts, the
     Screener) before any work, once per content. ``False`` skips it, with a
     logged warning at each use: only for data validated elsewhere.
+engine : {"duckdb", "spark"}, default "duckdb"
+    Where :func:`~riskscreen.features.build_features`,
+    :func:`~riskscreen.features.write_features`,
+    :func:`~riskscreen.features.build_cohort` and
+    :func:`~riskscreen.features.make_labels` run when their ``engine`` parameter
+    is not given (see :mod:`riskscreen.spark`; ``build_dataset`` and the
+    Screener run on DuckDB). Kept apart from :func:`get_config`; read it with
+    :func:`engine_settings`.
+spark_session : pyspark.sql.SparkSession or None
+    The SparkSession of the Spark engine (default: the active one, else a local one).
 """
 
 from __future__ import annotations
@@ -39,6 +49,9 @@ _DEFAULTS: dict[str, object] = {
 }
 #: Settings that are DuckDB's own (passed to ``duckdb.connect``).
 _DUCKDB = ("memory_limit", "temp_directory", "threads")
+#: Where the feature engine runs (see :func:`engine_settings`).
+_ENGINE_DEFAULTS: dict[str, object] = {"engine": "duckdb", "spark_session": None}
+_ENGINES = ("duckdb", "spark")
 _local = threading.local()
 
 
@@ -46,6 +59,42 @@ def _settings() -> dict[str, object]:
     if not hasattr(_local, "config"):
         _local.config = dict(_DEFAULTS)
     return _local.config
+
+
+def _engine() -> dict[str, object]:
+    if not hasattr(_local, "engine"):
+        _local.engine = dict(_ENGINE_DEFAULTS)
+    return _local.engine
+
+
+def engine_settings() -> dict[str, object]:
+    """The engine settings (a copy): ``engine`` and ``spark_session``."""
+    return dict(_engine())
+
+
+def _is_spark_session(value: object) -> bool:
+    """A pyspark SparkSession (classic or Spark Connect), told without importing pyspark."""
+    kind = type(value)
+    return kind.__name__ == "SparkSession" and kind.__module__.startswith("pyspark.sql")
+
+
+def engine_choice(engine, *, owner: str) -> tuple[str, object]:
+    """``("duckdb", None)`` or ``("spark", session or None)`` for an ``engine`` parameter.
+
+    ``engine`` is None (the configured engine), ``"duckdb"``, ``"spark"`` or a
+    pyspark SparkSession (Spark, on that session).
+    """
+    if engine is None:
+        settings = _engine()
+        return str(settings["engine"]), settings["spark_session"]
+    if _is_spark_session(engine):
+        return "spark", engine
+    if engine in _ENGINES:
+        return str(engine), (_engine()["spark_session"] if engine == "spark" else None)
+    raise ValueError(
+        f"The 'engine' parameter of {owner} must be 'duckdb', 'spark' or a pyspark "
+        f"SparkSession. Got {engine!r} instead."
+    )
 
 
 def get_config() -> dict[str, object]:
@@ -82,11 +131,31 @@ def _check(key: str, value: object) -> object:
     return str(value) if key == "temp_directory" else value
 
 
+def _check_engine(key: str, value: object) -> object:
+    if key == "engine" and value not in _ENGINES:
+        raise ValueError(
+            "The 'engine' setting of riskscreen.set_config must be 'duckdb' or 'spark'. "
+            f"Got {value!r} instead."
+        )
+    if key == "spark_session" and not (value is None or _is_spark_session(value)):
+        raise ValueError(
+            "The 'spark_session' setting of riskscreen.set_config must be a pyspark "
+            f"SparkSession or None. Got {type(value).__name__} instead."
+        )
+    return value
+
+
 _UNSET = object()
 
 
 def set_config(
-    *, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET, validate=_UNSET
+    *,
+    memory_limit=_UNSET,
+    temp_directory=_UNSET,
+    threads=_UNSET,
+    validate=_UNSET,
+    engine=_UNSET,
+    spark_session=_UNSET,
 ) -> None:
     """Change settings for this thread; arguments not given are left as they are."""
     given = {
@@ -96,23 +165,40 @@ def set_config(
         "validate": validate,
     }
     checked = {k: _check(k, v) for k, v in given.items() if v is not _UNSET}
+    engines = {"engine": engine, "spark_session": spark_session}
+    checked_engine = {k: _check_engine(k, v) for k, v in engines.items() if v is not _UNSET}
     _settings().update(checked)
+    _engine().update(checked_engine)
 
 
 @contextlib.contextmanager
 def config_context(
-    *, memory_limit=_UNSET, temp_directory=_UNSET, threads=_UNSET, validate=_UNSET
+    *,
+    memory_limit=_UNSET,
+    temp_directory=_UNSET,
+    threads=_UNSET,
+    validate=_UNSET,
+    engine=_UNSET,
+    spark_session=_UNSET,
 ) -> Iterator:
     """Change settings within a ``with`` block only (see :func:`set_config`)."""
     before = get_config()
+    before_engine = engine_settings()
     set_config(
-        memory_limit=memory_limit, temp_directory=temp_directory, threads=threads, validate=validate
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+        threads=threads,
+        validate=validate,
+        engine=engine,
+        spark_session=spark_session,
     )
     try:
         yield
     finally:
         _settings().clear()
         _settings().update(before)
+        _engine().clear()
+        _engine().update(before_engine)
 
 
 def duckdb_config() -> dict[str, object]:
@@ -121,4 +207,11 @@ def duckdb_config() -> dict[str, object]:
     return {key: config[key] for key in _DUCKDB if config[key] is not None}
 
 
-__all__ = ["config_context", "duckdb_config", "get_config", "set_config"]
+__all__ = [
+    "config_context",
+    "duckdb_config",
+    "engine_choice",
+    "engine_settings",
+    "get_config",
+    "set_config",
+]

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskscreen._config import engine_choice
 from riskscreen.features._cohort import Cohort, SchoolCohort
 from riskscreen.features._compile import compile_sql
-from riskscreen.features._dataset import feature_matrix
-from riskscreen.features._run import check_spec, run_features
+from riskscreen.features._dataset import dataset_from_session, feature_matrix
+from riskscreen.features._run import check_dtype, check_spec, open_session, run_features
 from riskscreen.features._session import COHORT_CTES, Session
 from riskscreen.features._spec import FeatureSpec
 
@@ -22,10 +23,12 @@ def build_cohort(
     ncyears: tuple[int, int] = (5, 11),
     include_off_roll_social_care: bool = False,
     social_care_lookback: str = "365D",
+    engine=None,
 ) -> pd.DataFrame:
     """Who is screened at each as-of date by the school cohort (see :class:`SchoolCohort`).
 
     For another cohort, use ``build_dataset(histories, dates, cohort=...).cohort``.
+    ``engine`` is as for :func:`build_features`.
 
     Returns
     -------
@@ -38,7 +41,7 @@ def build_cohort(
         include_off_roll_social_care=include_off_roll_social_care,
         social_care_lookback=social_care_lookback,
     )
-    with Session(histories, owner="build_cohort") as session:
+    with open_session(histories, owner="build_cohort", engine=engine) as session:
         return session.prepare(as_of_dates, cohort).cohort_frame()
 
 
@@ -50,6 +53,7 @@ def build_features(
     cohort: Cohort | pd.DataFrame | None = None,
     use_protected: tuple[str, ...] = (),
     dtype: str = "float64",
+    engine=None,
 ) -> pd.DataFrame:
     """The feature matrix of the cohort at each as-of date.
 
@@ -71,6 +75,11 @@ def build_features(
         ``"ethnicity"`` -> one-hot ``ethnicity_<code>``). Logged as a warning.
     dtype : {"float64", "float32"}, default "float64"
         Dtype of the feature columns; ``"float32"`` halves the memory.
+    engine : {"duckdb", "spark"}, SparkSession or None
+        Where the SQL runs: DuckDB in-process (the default), or Spark
+        (``"spark"``: the configured, active or a local SparkSession; or the
+        SparkSession given). None follows ``riskscreen.config_context(engine=)``.
+        Both give the same values (see :mod:`riskscreen.spark`).
 
     Returns
     -------
@@ -87,6 +96,20 @@ def build_features(
     --------
     >>> X = build_features(histories, ["2022-01-10", "2022-04-25"])  # doctest: +SKIP
     """
+    if engine_choice(engine, owner="build_features")[0] != "duckdb":
+        spec = check_spec(spec, "build_features")
+        check_dtype(dtype, "build_features")
+        with open_session(histories, owner="build_features", engine=engine) as session:
+            data = dataset_from_session(
+                session,
+                as_of_dates,
+                spec=spec,
+                cohort=cohort,
+                use_protected=use_protected,
+                dtype=dtype,
+                fingerprint=False,
+            )
+        return data.X
     return feature_matrix(
         histories,
         as_of_dates,
@@ -105,6 +128,7 @@ def write_features(
     spec: FeatureSpec | None = None,
     *,
     cohort: Cohort | pd.DataFrame | None = None,
+    engine=None,
 ) -> Path:
     """Write the feature matrix to a Parquet file from DuckDB, never holding it in memory.
 
@@ -112,6 +136,8 @@ def write_features(
     :func:`build_features` (with ``pupil_id`` and ``as_of_date`` columns, feature
     columns as doubles) are streamed batch by batch into ``path``. Features
     imputed with ``"median"`` are refused (their median needs the whole column).
+    With ``engine="spark"`` (see :func:`build_features`) Spark writes ``path`` as a
+    folder of Parquet part files, in no particular row order.
 
     Returns
     -------
@@ -127,7 +153,7 @@ def write_features(
             f"({median}): their median needs the whole column. Use build_features, or "
             "impute a constant."
         )
-    with Session(histories, owner=owner) as session:
+    with open_session(histories, owner=owner, engine=engine) as session:
         session.prepare(as_of_dates, cohort)
         run_features(session, spec, output_path=path)
     return Path(path)

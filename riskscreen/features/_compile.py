@@ -108,6 +108,7 @@ class _Compiler:
         self._n = 0
         self._seen: dict[tuple, str] = {}
         self.starts: dict[str, str] = {}  # column -> SQL of a window start
+        self.materialized: set[str] = set()  # CTEs computed once, however often read
 
     def _ws(self, w) -> str | None:
         """Column of the cohort holding the first day of window ``w`` (None for 'all')."""
@@ -121,8 +122,15 @@ class _Compiler:
         self._n += 1
         return f"p{self._n}"
 
-    def _part(self, source, fn, value, date, *, win, filt, extra, bounded) -> str:
-        """Register one conditional aggregate of ``source``; return its column reference."""
+    def _part(self, source, fn, value, date, *, win, filt, extra, bounded, kind) -> str:
+        """Register one conditional aggregate of ``source``; return its column reference.
+
+        ``kind`` says what the aggregate is, for the plan over many as-of dates
+        (:mod:`riskscreen.features._many_dates`): ``("event", integral)`` for an
+        aggregate of the rows before the as-of date in the window (``integral``: the
+        value is a whole number), or ``(spell aggregate, window)`` for ``active``,
+        ``ended_count``, ``days_since_end``, ``days_active``; ``("trend", None)``.
+        """
         key = (source, fn, value, date, win.text if win else None, filt, extra, bounded)
         if key in self._seen:
             return self._seen[key]
@@ -138,6 +146,7 @@ class _Compiler:
                 "filt": filt,
                 "extra": extra,
                 "bounded": bounded and win is not None and not win.is_all,
+                "kind": kind,
             }
         )
         return f"{_src_alias(source)}.{alias}"
@@ -216,9 +225,13 @@ class _Compiler:
         src = f.source
         q = quantity_sql(f.column) if f.column is not None else None
 
-        def part(fn, value, *, win=w, extra=None, bounded=True):
+        integral = q is None or _integral(f.column, info.columns)
+        if f.denominator is not None:
+            integral = integral and _integral(f.denominator, info.columns)
+
+        def part(fn, value, *, win=w, extra=None, bounded=True, kind=("event", integral)):
             return self._part(
-                src, fn, value, date, win=win, filt=filt, extra=extra, bounded=bounded
+                src, fn, value, date, win=win, filt=filt, extra=extra, bounded=bounded, kind=kind
             )
 
         if agg in ("count", "spell_count"):
@@ -246,11 +259,12 @@ class _Compiler:
                 y = qd
             x = f"CAST(DATE_DIFF('day', c.as_of_date, {date}) AS DOUBLE)"
             k = f"{y} IS NOT NULL"
-            n = part("SUM", "1.0", extra=k)
-            sx = part("SUM", x, extra=k)
-            sy = part("SUM", y, extra=k)
-            sxy = part("SUM", f"{x} * {y}", extra=k)
-            sxx = part("SUM", f"{x} * {x}", extra=k)
+            t = ("trend", None)
+            n = part("SUM", "1.0", extra=k, kind=t)
+            sx = part("SUM", x, extra=k, kind=t)
+            sy = part("SUM", y, extra=k, kind=t)
+            sxy = part("SUM", f"{x} * {y}", extra=k, kind=t)
+            sxx = part("SUM", f"{x} * {x}", extra=k, kind=t)
             return f"(28.0 * ({n} * {sxy} - {sx} * {sy}) / NULLIF({n} * {sxx} - {sx} * {sx}, 0.0))"
         in_win = "TRUE" if start is None else f"{date} >= {start}"
         cond = f"({in_win} AND {filt})"
@@ -267,21 +281,23 @@ class _Compiler:
                 win=None,
                 extra=f"({end} IS NULL OR {end} >= c.as_of_date)",
                 bounded=False,
+                kind=("active", w),
             )
             return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
         if agg == "days_active":
             lo = date if start_col is None else f"GREATEST({date}, {start_col})"
             hi = f"LEAST(COALESCE({end} + INTERVAL '1' DAY, c.as_of_date), c.as_of_date)"
-            p = part("SUM", f"GREATEST(DATE_DIFF('day', {lo}, {hi}), 0)", win=None, bounded=False)
+            days = f"GREATEST(DATE_DIFF('day', {lo}, {hi}), 0)"
+            p = part("SUM", days, win=None, bounded=False, kind=("days_active", w))
             return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
         end_in = f"{end} < c.as_of_date" + (
             "" if start_col is None else f" AND {end} >= {start_col}"
         )
         if agg == "ended_count":
-            p = part("SUM", "1", win=None, extra=end_in, bounded=False)
+            p = part("SUM", "1", win=None, extra=end_in, bounded=False, kind=("ended", w))
             return f"CAST(COALESCE({p}, 0) AS DOUBLE)"
         if agg == "days_since_end":
-            p = part("MAX", end, win=None, extra=end_in, bounded=False)
+            p = part("MAX", end, win=None, extra=end_in, bounded=False, kind=("since_end", w))
             return f"CAST(DATE_DIFF('day', {p}, c.as_of_date) AS DOUBLE)"
         raise ValueError(f"Unknown aggregate {agg!r}.")  # pragma: no cover
 
@@ -339,50 +355,62 @@ class _Compiler:
         return f"{name}.v"
 
     def source_ctes(self) -> list[tuple[str, str]]:
-        """One CTE per source: all its features as conditional aggregates over one join.
+        """One CTE per source: all its features as conditional aggregates over one join."""
+        return [(_src_alias(src), self.join_cte(src, parts)) for src, parts in self.parts.items()]
+
+    def join_cte(self, src: str, parts: list[dict], relation: str | None = None) -> str:
+        """The aggregates ``parts`` of ``src`` over a range join of the cohort with its rows.
 
         The join keeps events before the as-of date and, when every feature of the
         source has a bounded window, after the start of the widest one. A filter
-        shared by every feature of the source moves into the join condition.
+        shared by every part moves into the join condition. ``relation`` replaces
+        the source's rows (e.g. only some of them); by default all of them.
         """
-        out = []
-        for src, parts in self.parts.items():
-            info = self.sources.info[src]
-            date = f"e.{quote(info.date)}"
-            on = f"e.{quote(info.id)} = c.pupil_id AND {date} < c.as_of_date"
-            if info.recorded is not None:
-                on += f" AND {info.known_sql('e', 'c.as_of_date')}"
-            bound = None
-            if all(p["bounded"] for p in parts):
-                bound = max((p["win"] for p in parts), key=lambda w: w.approx_days)
-                on += f" AND {date} >= {self._ws(bound)}"
-            filters = {p["filt"] for p in parts}
-            shared = filters.pop() if len(filters) == 1 else "TRUE"
-            if shared != "TRUE":
-                on += f" AND {shared}"
-            cols = []
-            for p in parts:
-                conds = []
-                w = p["win"]
-                if w is not None and not w.is_all and (bound is None or w.text != bound.text):
-                    conds.append(f"{p['date']} >= {self._ws(w)}")
-                if p["filt"] != "TRUE" and p["filt"] != shared:
-                    conds.append(p["filt"])
-                if p["extra"]:
-                    conds.append(p["extra"])
-                if conds:
-                    body = f"{p['fn']}(CASE WHEN {' AND '.join(conds)} THEN {p['value']} END)"
-                else:
-                    body = f"{p['fn']}({p['value']})"
-                cols.append(f"{body} AS {p['alias']}")
-            out.append(
-                (
-                    _src_alias(src),
-                    f"SELECT c.pupil_id, c.as_of_date, {', '.join(cols)} FROM cohort_w AS c "
-                    f"JOIN {info.relation} AS e ON {on} GROUP BY c.pupil_id, c.as_of_date",
-                )
-            )
-        return out
+        info = self.sources.info[src]
+        date = f"e.{quote(info.date)}"
+        on = f"e.{quote(info.id)} = c.pupil_id AND {date} < c.as_of_date"
+        if info.recorded is not None:
+            on += f" AND {info.known_sql('e', 'c.as_of_date')}"
+        bound = None
+        if all(p["bounded"] for p in parts):
+            bound = max((p["win"] for p in parts), key=lambda w: w.approx_days)
+            on += f" AND {date} >= {self._ws(bound)}"
+        filters = {p["filt"] for p in parts}
+        shared = filters.pop() if len(filters) == 1 else "TRUE"
+        if shared != "TRUE":
+            on += f" AND {shared}"
+        cols = []
+        for p in parts:
+            conds = []
+            w = p["win"]
+            if w is not None and not w.is_all and (bound is None or w.text != bound.text):
+                conds.append(f"{p['date']} >= {self._ws(w)}")
+            if p["filt"] != "TRUE" and p["filt"] != shared:
+                conds.append(p["filt"])
+            if p["extra"]:
+                conds.append(p["extra"])
+            if conds:
+                body = f"{p['fn']}(CASE WHEN {' AND '.join(conds)} THEN {p['value']} END)"
+            else:
+                body = f"{p['fn']}({p['value']})"
+            cols.append(f"{body} AS {p['alias']}")
+        return (
+            f"SELECT c.pupil_id, c.as_of_date, {', '.join(cols)} FROM cohort_w AS c "
+            f"JOIN {relation or info.relation} AS e ON {on} GROUP BY c.pupil_id, c.as_of_date"
+        )
+
+
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+_INTEGERS += ("UINTEGER", "UBIGINT")
+
+
+def _integral(q, columns: dict[str, str]) -> bool:
+    """Whether a quantity is computed in whole numbers (so sums of it are exact)."""
+    terms = {q: 1.0} if isinstance(q, str) else dict(q)
+    return all(
+        columns.get(c, "").upper() in _INTEGERS and float(k) in (1.0, -1.0)
+        for c, k in terms.items()
+    )
 
 
 def _src_alias(source: str) -> str:
@@ -409,19 +437,31 @@ def _check_codes(cond: Condition, table, owner: str, source: str) -> None:
             )
 
 
-def compile_sql(spec: FeatureSpec, sources: TableViews, cohort_ctes) -> tuple[str, list]:
-    """The SQL computing ``spec`` for the cohort, and the features in output order."""
+def compile_sql(
+    spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: str = "by_date"
+) -> tuple[str, list]:
+    """The SQL computing ``spec`` for the cohort, and the features in output order.
+
+    ``plan`` is ``"by_date"`` (each as-of date joined with the events in its
+    windows) or ``"running_totals"`` (one pass over the events for all the dates:
+    :mod:`riskscreen.features._many_dates`); both give the same values.
+    """
     comp = _Compiler(sources)
     for f in spec:
         comp.validate(f)
     exprs = [(f, comp.expr(f)) for f in spec]
-    source_ctes = comp.source_ctes()
+    if plan == "running_totals":
+        from riskscreen.features._many_dates import running_total_ctes
+
+        source_ctes = running_total_ctes(comp)
+    else:
+        source_ctes = comp.source_ctes()
     starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
     ctes = list(cohort_ctes) + [("cohort_w", f"SELECT c.*{starts} FROM cohort AS c")]
     ctes += source_ctes + comp.extra_ctes
     joins = [
         f"LEFT JOIN {alias} ON {alias}.pupil_id = c.pupil_id AND {alias}.as_of_date = c.as_of_date"
-        for alias, _ in source_ctes
+        for alias in map(_src_alias, comp.parts)
     ] + comp.extra_joins
     raw_cols = ", ".join(f"{e} AS r{i}" for i, (_, e) in enumerate(exprs))
     ctes.append(
@@ -444,7 +484,10 @@ def compile_sql(spec: FeatureSpec, sources: TableViews, cohort_ctes) -> tuple[st
                 f"CAST(CASE WHEN r{i} IS NULL THEN 1 ELSE 0 END AS DOUBLE) "
                 f"AS {quote(f.name + '__missing')}"
             )
-    with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes)
+    with_sql = ",\n".join(
+        f"{name} AS {'MATERIALIZED ' if name in comp.materialized else ''}({body})"
+        for name, body in ctes
+    )
     select = ", ".join(["pupil_id", "as_of_date"] + outs)
     sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features ORDER BY as_of_date, pupil_id"
     return sql, [f for f, _ in exprs]

@@ -58,6 +58,7 @@ from riskscreen._time import Duration, label_window_complete, parse_duration, pa
 from riskscreen.data._views import quote
 from riskscreen.evaluation._disclosure import SMALL_COUNT, suppress_parts
 from riskscreen.features._outcome import CMEDefinition, Outcome, outcome_name, parse_outcome
+from riskscreen.features._run import open_session
 from riskscreen.features._session import COHORT_CTES, Session, index_frame
 
 CENSOR_REASONS = ("other_la", "abroad")
@@ -223,6 +224,7 @@ def make_labels(
     min_possible_sessions: int = 20,
     pa_threshold: float = 0.10,
     return_report: bool | str = False,
+    engine=None,
 ):
     """Outcome labels for the cohort at each as-of date.
 
@@ -255,6 +257,8 @@ def make_labels(
         any count that would reveal one hidden (<NA>, see
         :func:`protect_label_report`); ``"unsuppressed"``: the raw counts, for
         the analyst's own checks only (never to publish).
+    engine : {"duckdb", "spark"}, SparkSession or None
+        Where the SQL runs (see :func:`~riskscreen.features.build_features`).
 
     Returns
     -------
@@ -289,7 +293,7 @@ def make_labels(
         min_possible_sessions=min_possible_sessions,
         pa_threshold=pa_threshold,
     )
-    with Session(histories, owner="make_labels") as session:
+    with open_session(histories, owner="make_labels", engine=engine) as session:
         session.prepare(as_of_dates, cohort)
         end = session.end_of_data()
         late = [d for d in session.dates if not label_window_complete(d, rules.horizon, end)]

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.features._compile import compile_sql
+from riskscreen.features._many_dates import choose_plan, run_running_totals
 from riskscreen.features._session import Session
 from riskscreen.features._spec import FeatureSpec
 
@@ -68,6 +69,21 @@ def spec_sources(spec: FeatureSpec) -> set[str]:
         if f.aggregate == "school_rate":
             out.add("enrolments")
     return out
+
+
+def open_session(histories, *, owner: str, engine=None) -> Session:
+    """A :class:`Session` on DuckDB, or on Spark for ``engine="spark"`` (see riskscreen.spark).
+
+    ``engine`` None follows ``riskscreen.config_context(engine=...)`` (DuckDB by default).
+    """
+    from riskscreen._config import engine_choice
+
+    kind, spark = engine_choice(engine, owner=owner)
+    if kind == "duckdb":
+        return Session(histories, owner=owner)
+    from riskscreen.spark._session import SparkEngineSession
+
+    return SparkEngineSession(histories, owner=owner, spark=spark)
 
 
 def check_spec(spec, owner: str) -> FeatureSpec:
@@ -90,22 +106,32 @@ def run_features(
     *,
     output_path: str | os.PathLike | None = None,
     dtype="float64",
+    plan: str | None = None,
 ):
     """The feature matrix of the session's cohort (median imputation left to the caller).
 
     With ``output_path`` the result is written by DuckDB straight to a Parquet file
     (never held in pandas) and the path is returned. ``dtype`` (``"float64"`` or
     ``"float32"``) is the dtype of the returned frame's columns (not of the Parquet file).
+    ``plan`` (``"by_date"``, ``"running_totals"``; None: ``"auto"`` unless set by
+    :func:`riskscreen.features._many_dates.feature_plan`) is how the SQL reads the events.
     """
+    if getattr(session, "engine", "duckdb") != "duckdb":  # e.g. Spark: one query, no batches
+        return session.run_features(spec, output_path=output_path, dtype=dtype)
     dtype = check_dtype(dtype, session.owner)
-    sql, _ = compile_sql(spec, session.views, _BATCH_COHORT)  # validates the spec first
+    (n_rows,) = session.con.execute("SELECT COUNT(*) FROM _cohort_all").fetchall()[0]
+    plan = choose_plan(plan, len(session.dates), n_rows, session.owner)
+    sql, _ = compile_sql(spec, session.views, _BATCH_COHORT, plan=plan)  # validates the spec
     session.check_sources(spec_sources(spec))
+    if plan == "running_totals":  # one pass over the events for all the dates
+        out = run_running_totals(session, sql, output_path=output_path, dtype=dtype)
+        session.set_dates(session.dates)
+        return out
     batches = _batches(session)
     if output_path is not None:
         _write_batches(session, sql, batches, output_path)
         out = output_path
     else:
-        (n_rows,) = session.con.execute("SELECT COUNT(*) FROM _cohort_all").fetchall()[0]
         out = _fetch_batches(session, sql, batches, int(n_rows), dtype)
     session.set_dates(session.dates)  # the batches pointed asof_dates at a part of them
     return out

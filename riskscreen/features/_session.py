@@ -127,11 +127,12 @@ class Session:
         self.set_dates(self.dates)
         if check:
             self._check_range()
-            self._check_cohort_pupils(ctes, from_frame=from_frame)
         with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes)
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE _cohort_all AS WITH {with_sql} SELECT * FROM cohort"
         )
+        if check:  # on the cohort worked out once, not a second run of its SQL
+            self._check_cohort_pupils(COHORT_CTES, from_frame=from_frame)
         if isinstance(cohort, SchoolCohort):
             self._warn_new_year(cohort)
         return self

@@ -1,0 +1,325 @@
+"""The plan for many as-of dates (running totals) gives the features of the plan by date.
+
+Random histories, drawn from a seed that hypothesis chooses, put events on the
+edges that matter: exactly on a window's first day and on the as-of date, the
+day before, leap days (as-of dates 29 Feb and 1 Mar 2020, 28 Feb 2021, whose
+"1Y" and "6M" windows start on clipped days), knowledge dates after the event
+date (and before it), spells opening and closing on the as-of date, ends known
+later than they happened, and pupils with no events at all. Every feature of the
+default spec and of a spec with every other aggregate must come out identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _feature_histories import frame, histories, on_roll, pupil
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import riskscreen
+from riskscreen.data import CustomSource, LinkedHistories
+from riskscreen.data._codes import (
+    ABUSE_CATEGORY_CODES,
+    EXCLUSION_REASON_CODES,
+    LEAVING_REASON_CODES,
+    SEN_NEED_CODES,
+    SOCIAL_CARE_KINDS,
+)
+from riskscreen.features import (
+    Col,
+    Feature,
+    FeatureSpec,
+    build_features,
+    default_spec,
+    write_features,
+)
+from riskscreen.features._many_dates import choose_plan, feature_plan
+
+DATES = pd.to_datetime(["2020-02-29", "2020-03-01", "2021-02-28", "2022-01-10", "2023-06-01"])
+#: window lengths of the specs (and a day either side of them)
+EDGES = [pd.DateOffset(days=d) for d in (0, 1, 28, 84, 91, 365, 366)] + [
+    pd.DateOffset(months=m) for m in (6, 12, 24, 72)
+]
+PUPILS = list(range(1, 9))  # pupil 8 has no events at all
+
+EXTRA_SPEC = FeatureSpec(
+    (
+        Feature("sess_mean", "exclusions", "mean", "2Y", column="sessions"),
+        Feature("sess_min", "exclusions", "min", "all", column="sessions"),
+        Feature("sess_max_6m", "exclusions", "max", "6M", column="sessions"),
+        Feature("sess_sum_1y", "exclusions", "sum", "1Y", column="sessions"),
+        Feature("first_excl", "exclusions", "days_since_first", "all"),
+        Feature("first_excl_2y", "exclusions", "days_since_first", "2Y"),
+        Feature("last_excl_1y", "exclusions", "days_since_last", "1Y"),
+        Feature("any_excl_28d", "exclusions", "any", "28D"),
+        Feature("cur_sess", "exclusions", "current", "all", column="sessions"),
+        Feature(
+            "unauth_trend",
+            "attendance",
+            "trend",
+            "12W",
+            column="sessions_unauthorised_absent",
+            denominator="sessions_possible",
+        ),
+        Feature("possible_12w", "attendance", "sum", "12W", column="sessions_possible"),
+        Feature(
+            "half_absent_6m",
+            "attendance",
+            "sum",
+            "6M",
+            column={"sessions_authorised_absent": 0.5, "sessions_unauthorised_absent": 1.0},
+        ),
+        Feature("sen_ended", "sen", "days_since_end", "all"),
+        Feature("sen_ended_1y", "sen", "days_since_end", "1Y"),
+        Feature("sen_started", "sen", "days_since_start", "all"),
+        Feature("sen_ended_n_6m", "sen", "ended_count", "6M"),
+        Feature("sc_ended", "social_care", "ended_count", "2Y"),
+        Feature("sc_ended_all", "social_care", "ended_count", "all"),
+        Feature("sc_days_1y", "social_care", "days_active", "1Y"),
+        Feature("sc_spells_28d", "social_care", "spell_count", "28D"),
+        Feature("fsm_days_all", "fsm", "days_active", "all"),
+        Feature("police_max", "police", "max", "6M", column="score"),
+        Feature("police_n", "police", "count", "all", where=Col("score") != 0),
+        Feature("police_sum_1y", "police", "sum", "1Y", column="n"),
+        Feature("police_score_1y", "police", "sum", "1Y", column="score"),
+        Feature("police_rate_1y", "police", "rate", "1Y", column="n", denominator="n"),
+        Feature("police_any_13w", "police", "any", "13W", compare_window="1Y"),
+        Feature("police_last", "police", "days_since_last", "all"),
+        Feature("episodes_active", "episodes", "active", "all"),
+        Feature("episodes_ended_1y", "episodes", "ended_count", "1Y"),
+        Feature("episodes_n_2y", "episodes", "spell_count", "2Y"),
+    )
+)
+SPEC = default_spec() + EXTRA_SPEC
+
+
+@pytest.fixture(autouse=True)
+def _engine_semantics_only():
+    # random rows may break the data model's rules; the plans must still agree
+    with riskscreen.config_context(validate=False):
+        yield
+
+
+def _day(rng, edges: bool = True) -> pd.Timestamp:
+    """A day on an edge of some as-of date's window (or next to it), or any day."""
+    if edges and rng.random() < 0.6:
+        d = DATES[rng.integers(len(DATES))] - EDGES[rng.integers(len(EDGES))]
+        return d + pd.Timedelta(days=int(rng.integers(-1, 2)) if rng.random() < 0.3 else 0)
+    return pd.Timestamp("2014-01-01") + pd.Timedelta(days=int(rng.integers(0, 3500)))
+
+
+def _known(rng, date: pd.Timestamp):
+    """A knowledge date: none, the day itself, later (often on an as-of date), or earlier."""
+    u = rng.random()
+    if u < 0.4:
+        return None
+    if u < 0.55:
+        return date
+    if u < 0.75:
+        return DATES[rng.integers(len(DATES))] + pd.Timedelta(days=int(rng.integers(-1, 2)))
+    return date + pd.Timedelta(days=int(rng.integers(-30, 400)))
+
+
+def _end(rng, start: pd.Timestamp):
+    u = rng.random()
+    if u < 0.25:
+        return None
+    if u < 0.5:  # on or next to an as-of date
+        return DATES[rng.integers(len(DATES))] + pd.Timedelta(days=int(rng.integers(-1, 2)))
+    return start + pd.Timedelta(days=int(rng.integers(-3, 900)))
+
+
+def _spells(rng, n, **cols):
+    rows = []
+    for _ in range(n):
+        start = _day(rng)
+        end = _end(rng, start)
+        row = {"pupil_id": int(rng.choice(PUPILS[:-1])), "start_date": start, "end_date": end}
+        row.update({k: (v(rng) if callable(v) else v) for k, v in cols.items()})
+        rows.append((row, _known(rng, start), None if end is None else _known(rng, end)))
+    return rows
+
+
+def _with_knowledge(name, rows, *, spells: bool) -> pd.DataFrame:
+    out = frame(name, [r for r, *_ in rows])
+    out["recorded_date"] = pd.Series([k for _, k, *_ in rows], dtype="datetime64[us]")
+    if spells:
+        out["end_recorded_date"] = pd.Series([k for *_, k in rows], dtype="datetime64[us]")
+    return out
+
+
+def _random_histories(seed: int) -> LinkedHistories:
+    rng = np.random.default_rng(seed)
+    pick = lambda values: lambda r: str(r.choice(sorted(values)))  # noqa: E731
+    reasons = sorted(EXCLUSION_REASON_CODES)
+    excl = []
+    for _ in range(int(rng.integers(10, 40))):
+        start = _day(rng)
+        row = {
+            "pupil_id": int(rng.choice(PUPILS[:-1])),
+            "start_date": start,
+            "kind": "suspension" if rng.random() < 0.8 else "permanent",
+            "sessions": None if rng.random() < 0.2 else float(rng.integers(1, 9)) / 2,
+            "reason": str(rng.choice(reasons)),
+            "reason_2": None if rng.random() < 0.6 else str(rng.choice(reasons)),
+            "school_id": int(rng.choice([100, 200])),
+        }
+        excl.append((row, _known(rng, start)))
+    att = []
+    for p in PUPILS[:-1]:
+        for _ in range(int(rng.integers(3, 25))):
+            end = _day(rng)
+            possible = int(rng.integers(0, 11))
+            auth = int(rng.integers(0, possible + 1))
+            row = {
+                "pupil_id": p,
+                "period_start": end - pd.Timedelta(days=4),
+                "period_end": end,
+                "sessions_possible": possible,
+                "sessions_authorised_absent": auth,
+                "sessions_unauthorised_absent": int(rng.integers(0, possible - auth + 1)),
+            }
+            att.append((row, _known(rng, end)))
+    enrol = []
+    for _ in range(int(rng.integers(0, 10))):
+        entry = _day(rng)
+        leave = _end(rng, entry)
+        row = on_roll(
+            int(rng.choice(PUPILS[:-1])),
+            entry=entry,
+            school=int(rng.choice([100, 200])),
+            leaving_date=leave,
+            leaving_reason=None if leave is None else str(rng.choice(sorted(LEAVING_REASON_CODES))),
+            part_time=bool(rng.random() < 0.3),
+        )
+        enrol.append((row, _known(rng, entry), None if leave is None else _known(rng, leave)))
+    base = [(on_roll(p, entry="2015-09-01"), None, None) for p in PUPILS]
+    factors = ["4A", "10A", "4A,10A", "3A, 24A", None]
+    tables = {
+        "pupils": [pupil(p, "2009-10-01" if p % 2 else "2008-03-01") for p in PUPILS],
+        "exclusions": excl,
+        "attendance": att,
+        "enrolments": base + enrol,
+        "sen": _spells(
+            rng,
+            int(rng.integers(3, 12)),
+            provision=pick({"K", "E"}),
+            primary_need=pick(SEN_NEED_CODES),
+        ),
+        "fsm": _spells(rng, int(rng.integers(2, 10))),
+        "social_care": _spells(
+            rng,
+            int(rng.integers(10, 30)),
+            kind=pick(SOCIAL_CARE_KINDS),
+            abuse_category=lambda r: None if r.random() < 0.5 else pick(ABUSE_CATEGORY_CODES)(r),
+            assessment_factors=lambda r: factors[r.integers(len(factors))],
+        ),
+        "missing_education": _spells(rng, int(rng.integers(2, 6)), kind=pick({"cme", "ehe"})),
+    }
+    h = histories(pupils=tables["pupils"])
+    frames = h.tables()
+    for t, rows in tables.items():
+        if t == "pupils" or not rows:
+            continue
+        new = _with_knowledge(t, rows, spells=t not in ("exclusions", "attendance"))
+        frames[t] = pd.concat([frames[t], new], ignore_index=True)
+    police = []
+    for _ in range(int(rng.integers(5, 20))):
+        date = _day(rng)
+        police.append(
+            {
+                "pupil_id": int(rng.choice(PUPILS[:-1])),
+                "date": date,
+                "score": float(rng.integers(0, 5)) / 4,
+                "n": int(rng.integers(0, 3)),
+                "recorded_date": _known(rng, date),
+            }
+        )
+    police = pd.DataFrame(police, columns=["pupil_id", "date", "score", "n", "recorded_date"])
+    police = police.astype(
+        {
+            "pupil_id": "int64",
+            "date": "datetime64[us]",
+            "score": "float64",
+            "n": "int64",
+            "recorded_date": "datetime64[us]",
+        }
+    )
+    episodes = []
+    for row, known, end_known in _spells(rng, int(rng.integers(2, 10))):
+        episodes.append({**row, "recorded_date": known, "end_recorded_date": end_known})
+    episodes = pd.DataFrame(
+        episodes,
+        columns=["pupil_id", "start_date", "end_date", "recorded_date", "end_recorded_date"],
+    ).astype({"pupil_id": "int64"} | {c: "datetime64[us]" for c in ("start_date", "end_date")})
+    for c in ("recorded_date", "end_recorded_date"):
+        episodes[c] = episodes[c].astype("datetime64[us]")
+    return LinkedHistories(
+        **frames,
+        custom={
+            "police": (police, CustomSource("pupil_id", "date", None, ("score", "n"))),
+            "episodes": (episodes, CustomSource("pupil_id", "start_date", "end_date", ())),
+        },
+    )
+
+
+def _both_plans(h, dates=DATES, spec=SPEC):
+    with feature_plan("by_date"):
+        by_date = build_features(h, dates, spec)
+    with feature_plan("running_totals"):
+        running = build_features(h, dates, spec)
+    return by_date, running
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_running_totals_equal_the_plan_by_date_on_random_histories(seed):
+    by_date, running = _both_plans(_random_histories(seed))
+    assert len(by_date) == len(DATES) * len(PUPILS)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+
+
+def test_pupil_without_events_and_a_single_date_agree():
+    h = _random_histories(7)
+    by_date, running = _both_plans(h, DATES[:1])
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    # pupil 8 has no events: counts 0, recency imputed
+    row = running.xs(8, level="pupil_id").iloc[0]
+    assert row["suspension_count_all"] == 0 and row["days_since_last_suspension"] == 3650
+
+
+def test_the_plans_agree_batch_by_batch_and_written_to_parquet(tmp_path, monkeypatch):
+    from riskscreen.features import _run
+
+    monkeypatch.setattr(_run, "BATCH_ROWS", 15)  # many batches of pupils, all dates each
+    h = _random_histories(11)
+    by_date, running = _both_plans(h)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    spec = default_spec().select(["suspension_count_1y", "fsm_now", "attendance_rate_1y"])
+    with feature_plan("running_totals"):
+        path = write_features(h, DATES, tmp_path / "X.parquet", spec)
+    written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
+    expected = by_date[written.columns]
+    pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
+
+
+def test_auto_plan_uses_running_totals_for_many_dates_and_large_cohorts(monkeypatch):
+    from riskscreen.features import _many_dates
+
+    assert choose_plan("auto", 24, 10**6, "f") == "by_date"  # until it is cheaper
+    monkeypatch.setattr(_many_dates, "AUTO_RUNNING_TOTALS", True)
+    assert choose_plan("auto", 1, 10**6, "f") == "by_date"
+    assert choose_plan("auto", 24, 10, "f") == "by_date"
+    assert choose_plan("auto", 24, 10**6, "f") == "running_totals"
+    assert choose_plan("by_date", 24, 10**6, "f") == "by_date"
+    with feature_plan("running_totals"):
+        assert choose_plan(None, 1, 10, "f") == "running_totals"
+    with pytest.raises(ValueError, match="'plan' parameter of f must be one of"):
+        choose_plan("fast", 1, 1, "f")
