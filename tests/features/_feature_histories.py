@@ -3,52 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from _canonical_frames import frame
 
 from riskscreen.data import LinkedHistories
-from riskscreen.data._tables import TABLES
-
-DEFAULTS = {
-    "enrolments": {
-        "school_id": 100,
-        "leaving_date": None,
-        "leaving_reason": None,
-        "part_time": False,
-    },
-    "attendance": {
-        "school_id": 100,
-        "sessions_authorised_absent": 0,
-        "sessions_unauthorised_absent": 0,
-    },
-    "exclusions": {"school_id": 100, "kind": "suspension", "sessions": 2.0, "reason": "DB"},
-    "sen": {"end_date": None, "provision": "K", "primary_need": "SEMH"},
-    "fsm": {"end_date": None},
-    "social_care": {
-        "end_date": None,
-        "need_code": None,
-        "abuse_category": None,
-        "placement_type": None,
-        "assessment_factors": None,
-    },
-    "missing_education": {"kind": "cme", "end_date": None, "reason": None},
-    "pupils": {"sex": "M", "ethnicity": "WBRI", "first_language": "ENG", "idaci_decile": 5},
-}
-
-
-def frame(name: str, rows: list[dict]) -> pd.DataFrame:
-    """A canonical table from a list of row dicts (missing columns get defaults)."""
-    spec = TABLES[name]
-    cols = {}
-    defaults = DEFAULTS.get(name, {})
-    for col, cs in spec.columns.items():
-        if not cs.required and not any(col in r for r in rows) and col not in defaults:
-            continue
-        values = [r.get(col, defaults.get(col)) for r in rows]
-        if cs.dtype == "datetime64[us]":
-            cols[col] = pd.to_datetime(pd.Series(values, dtype="object")).astype(cs.dtype)
-        else:
-            cols[col] = pd.Series(values, dtype="int64" if cs.dtype == "key" else cs.dtype)
-    return pd.DataFrame(cols)
-
 
 #: A roll spell of pupil 999 (born 1990, so far above NC year 13 and never in a cohort)
 #: and a month of its attendance mark the period the data cover, 1 Sep 2015 to the end

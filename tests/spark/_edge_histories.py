@@ -25,60 +25,13 @@ and off roll (``FILTER``).
 from __future__ import annotations
 
 import pandas as pd
+from _canonical_frames import frame as _frame
 
 from riskscreen.data import LinkedHistories
 from riskscreen.data._tables import TABLES
 from riskscreen.features import Col, Feature, FeatureSpec, Outcome
 
 AS_OF = ["2020-03-01", "2021-03-31", "2022-05-31"]
-
-_DEFAULTS = {
-    "enrolments": {
-        "school_id": 100,
-        "leaving_date": None,
-        "leaving_reason": None,
-        "part_time": False,
-    },
-    "attendance": {
-        "school_id": 100,
-        "sessions_authorised_absent": 0,
-        "sessions_unauthorised_absent": 0,
-    },
-    "exclusions": {"school_id": 100, "kind": "suspension", "sessions": 2.0, "reason": "DB"},
-    "sen": {"end_date": None, "provision": "K", "primary_need": "SEMH"},
-    "fsm": {"end_date": None},
-    "social_care": {
-        "end_date": None,
-        "need_code": None,
-        "abuse_category": None,
-        "placement_type": None,
-        "assessment_factors": None,
-    },
-    "missing_education": {"kind": "cme", "end_date": None, "reason": None},
-    "pupils": {"sex": "M", "ethnicity": "WBRI", "first_language": "ENG", "idaci_decile": 5},
-}
-
-
-def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
-    spec = TABLES[name]
-    defaults = _DEFAULTS.get(name, {})
-    extra = [c for r in rows for c in r if c not in spec.columns]
-    cols = {}
-    for col in [*spec.columns, *dict.fromkeys(extra)]:
-        cs = spec.columns.get(col)
-        if (
-            cs is not None
-            and not cs.required
-            and col not in defaults
-            and not any(col in r for r in rows)
-        ):
-            continue
-        values = [r.get(col, defaults.get(col)) for r in rows]
-        if cs is None or cs.dtype == "datetime64[us]":
-            cols[col] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]")
-        else:
-            cols[col] = pd.Series(values, dtype="int64" if cs.dtype == "key" else cs.dtype)
-    return pd.DataFrame(cols)
 
 
 def _roll(pid, entry="2015-09-01", school=100, **kw):

@@ -68,14 +68,14 @@ def test_riskscreen_installs_and_runs_without_pyspark():
         """
         import sys
         sys.modules["pyspark"] = None  # as if the spark extra were not installed
-        sys.path.insert(0, {here!r})
+        sys.path[:0] = [{here!r}, {tests!r}]
         from _edge_histories import AS_OF, edge_histories
         from riskscreen.features import build_features
         X = build_features(edge_histories(), AS_OF[:1])
         import riskscreen.spark
         print(len(X), riskscreen.spark.to_spark_sql("SELECT 1 AS x"))
         """
-    ).format(here=str(Path(__file__).parent))
+    ).format(here=str(Path(__file__).parent), tests=str(Path(__file__).parent.parent))
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
     )
