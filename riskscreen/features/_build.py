@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscreen._config import engine_choice
 from riskscreen.features._cohort import Cohort, SchoolCohort
 from riskscreen.features._compile import compile_sql
-from riskscreen.features._dataset import dataset_from_session, feature_matrix
-from riskscreen.features._run import check_dtype, check_spec, open_session, run_features
+from riskscreen.features._dataset import feature_matrix
+from riskscreen.features._run import check_spec, open_session, run_features
 from riskscreen.features._session import COHORT_CTES, Session
 from riskscreen.features._spec import FeatureSpec
 
@@ -96,20 +95,6 @@ def build_features(
     --------
     >>> X = build_features(histories, ["2022-01-10", "2022-04-25"])  # doctest: +SKIP
     """
-    if engine_choice(engine, owner="build_features")[0] != "duckdb":
-        spec = check_spec(spec, "build_features")
-        check_dtype(dtype, "build_features")
-        with open_session(histories, owner="build_features", engine=engine) as session:
-            data = dataset_from_session(
-                session,
-                as_of_dates,
-                spec=spec,
-                cohort=cohort,
-                use_protected=use_protected,
-                dtype=dtype,
-                fingerprint=False,
-            )
-        return data.X
     return feature_matrix(
         histories,
         as_of_dates,
@@ -118,6 +103,7 @@ def build_features(
         cohort=cohort,
         use_protected=use_protected,
         dtype=dtype,
+        engine=engine,
     )
 
 

@@ -14,7 +14,13 @@ from riskscreen.features._labels import (
     protect_label_report,
 )
 from riskscreen.features._protected import compute_protected, protected_inputs
-from riskscreen.features._run import check_dtype, check_spec, fill_medians, run_features
+from riskscreen.features._run import (
+    check_dtype,
+    check_spec,
+    fill_medians,
+    open_session,
+    run_features,
+)
 from riskscreen.features._session import Session
 from riskscreen.features._spec import FeatureSpec
 
@@ -264,12 +270,23 @@ def dataset_from_session(
 
 
 def feature_matrix(
-    histories, as_of_dates, *, owner: str, spec=None, cohort=None, use_protected=(), dtype="float64"
+    histories,
+    as_of_dates,
+    *,
+    owner: str,
+    spec=None,
+    cohort=None,
+    use_protected=(),
+    dtype="float64",
+    engine="duckdb",
 ) -> pd.DataFrame:
-    """The features alone, in one session, naming ``owner`` in errors (see build_features)."""
+    """The features alone, in one session, naming ``owner`` in errors (see build_features).
+
+    ``engine`` is as for :func:`build_features` (None: the configured engine).
+    """
     spec = check_spec(spec, owner)
     check_dtype(dtype, owner)
-    with Session(histories, owner=owner) as session:
+    with open_session(histories, owner=owner, engine=engine) as session:
         data = dataset_from_session(
             session,
             as_of_dates,
