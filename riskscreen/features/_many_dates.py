@@ -397,17 +397,9 @@ def _fetch(session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
         if got != expected:
             raise _row_count_error(done + got, n_rows)
         done += got
-    if pupil is None:
-        pupil, asof = np.empty(0, dtype="int64"), np.empty(0, dtype="datetime64[us]")
-    if pupil.dtype == object:
-        pupil = pd.array(pupil, dtype="str")
-    index = pd.MultiIndex.from_arrays(
-        [
-            pd.Index(pupil, name="pupil_id", copy=False),
-            pd.Index(asof, name="as_of_date", copy=False),
-        ]
-    )
-    return pd.DataFrame(values, index=index, columns=names, copy=False)
+    from riskscreen.features._run import feature_frame
+
+    return feature_frame(pupil, asof, values, names)
 
 
 def _write(session, sql: str, batches, output_path) -> None:

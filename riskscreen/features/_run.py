@@ -175,7 +175,16 @@ def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> p
             at += n
     if at != n_rows:
         raise _row_count_error(at, n_rows)
-    if pupil is None:  # no batch at all
+    return feature_frame(pupil, asof, values, names)
+
+
+def feature_frame(pupil, asof, values, names) -> pd.DataFrame:
+    """The feature matrix from its filled arrays, indexed by (pupil_id, as_of_date).
+
+    ``pupil`` None means no batch at all (an empty matrix); string pupil ids come
+    back as pandas strings.
+    """
+    if pupil is None:
         pupil, asof = np.empty(0, dtype="int64"), np.empty(0, dtype="datetime64[us]")
     if pupil.dtype == object:
         pupil = pd.array(pupil, dtype="str")
