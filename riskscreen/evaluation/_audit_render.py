@@ -26,11 +26,15 @@ def label(attribute: str, group: str) -> str:
     return f"{attribute}: {group}" if JOIN in attribute else f"{attribute} {group}"
 
 
-def interval(value, low, high, digits: int = 3) -> str:
-    """'0.123 (0.100-0.150)'; a withheld value shows 'c' before its interval."""
+def interval(value, low, high, digits: int = 3, *, withheld: bool = False) -> str:
+    """'0.123 (0.100-0.150)'; a withheld value shows 'c' before its interval (if any).
+
+    A missing value with no interval reads 'n/a' (nothing to estimate), unless
+    ``withheld`` says it was hidden (its row's counts were suppressed): then 'c'.
+    """
     bounds = "" if np.isnan(low) or np.isnan(high) else f" ({low:.{digits}f}-{high:.{digits}f})"
     if np.isnan(value):
-        return f"{WITHHELD}{bounds}" if bounds else "n/a"
+        return f"{WITHHELD}{bounds}" if bounds or withheld else "n/a"
     return f"{value:.{digits}f}{bounds}"
 
 
@@ -217,8 +221,10 @@ def group_display(audit) -> pd.DataFrame:
         if g[m].isna().all() and g[f"{m}_low"].isna().all():
             continue
         out[METRIC_WORDS[m]] = [
-            interval(v, lo, hi)
-            for v, lo, hi in zip(g[m], g[f"{m}_low"], g[f"{m}_high"], strict=True)
+            interval(v, lo, hi, withheld=s)
+            for v, lo, hi, s in zip(
+                g[m], g[f"{m}_low"], g[f"{m}_high"], g["suppressed"], strict=True
+            )
         ]
     out["reliable"] = np.where(g["reliable"], "yes", "no")
     return out

@@ -116,10 +116,14 @@ def capacity_words(capacity, per_school: bool) -> str:
 
 
 def interval(row, metric: str) -> dict:
+    """An estimate and its bounds; ``withheld`` when it is missing in a row whose counts
+    were suppressed (shown 'c', not 'n/a', even when its interval is withheld too)."""
+    value = number(row[metric])
     return {
-        "value": number(row[metric]),
+        "value": value,
         "low": number(row[f"{metric}_low"]),
         "high": number(row[f"{metric}_high"]),
+        "withheld": value is None and bool(row.get("suppressed", False)),
     }
 
 

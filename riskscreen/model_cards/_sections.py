@@ -61,7 +61,7 @@ def est_interval(v: dict, digits: int = 3) -> str:
         else f" ({v['low']:.{digits}f}-{v['high']:.{digits}f})"
     )
     if v["value"] is None:
-        return f"{WITHHELD}{bounds}" if bounds else "n/a"
+        return f"{WITHHELD}{bounds}" if bounds or v.get("withheld") else "n/a"
     return f"{v['value']:.{digits}f}{bounds}"
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from riskscreen.evaluation import FairnessAudit
-from riskscreen.evaluation._audit_stats import adjust, two_proportion_p
+from riskscreen.evaluation._audit_render import group_display
+from riskscreen.evaluation._audit_stats import METRIC_WORDS, adjust, two_proportion_p
 
 
 def tiny():
@@ -175,6 +176,8 @@ def test_a_group_of_three_shows_suppressed_counts_unreliable_and_never_a_bare_ra
     # ... unless it is one value: its one pupil with the outcome is flagged, so every
     # replicate's recall is 1 and "c (1.000-1.000)" would give the recall away
     assert np.isnan(row["recall_low"]) and np.isnan(row["recall_high"])
+    shown = group_display(a).loc[("ethnicity_major", "Tiny")]
+    assert shown[METRIC_WORDS["recall"]] == "c"  # hidden, not "n/a" (nothing to estimate)
     # secondary suppression: the next smallest group's pupil count is hidden too
     assert pd.isna(a.by_group.loc[("ethnicity_major", "Black"), "n"])
     # in every rendering the tiny group's rates appear only as 'c (low-high)' or 'n/a'
