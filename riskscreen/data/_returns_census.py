@@ -258,17 +258,7 @@ def _absence_details(tables, kind, year, root, log) -> pd.DataFrame | None:
     unauth = SCHOOL_CENSUS.codes_for(year, "unauthorised")
     other = SCHOOL_CENSUS.codes_for(year, "not_counted")
     f = check_codes(f, "attendancereason", auth | unauth | other, log, file, name, required=True)
-    sessions, bad = parse_numbers(f["sessions"])
-    f = reject(
-        f.assign(sessions=sessions),
-        bad,
-        log,
-        file,
-        name,
-        "sessions",
-        "number",
-        "expected a number of sessions",
-    )
+    f = _parse_sessions(f, log, file, name)
     f["sessions"] = f["sessions"].fillna(0)
     f["auth"] = f["sessions"].where(f["attendancereason"].isin(auth), 0)
     f["unauth"] = f["sessions"].where(f["attendancereason"].isin(unauth), 0)
@@ -348,17 +338,7 @@ def _exclusions(tables, ids, year, ry, root, log) -> pd.DataFrame:
         f = check_codes(f, reason_col, codes, log, file, name, required=True, expected_words=words)
         for col in more:
             f = check_codes(f, col, codes, log, file, name, required=False, expected_words=words)
-        sessions, bad = parse_numbers(f["sessions"])
-        f = reject(
-            f.assign(sessions=sessions),
-            bad,
-            log,
-            file,
-            name,
-            "sessions",
-            "number",
-            "expected a number of sessions",
-        )
+        f = _parse_sessions(f, log, file, name)
         perm = (f["category"] == "PERM").to_numpy()
         out.append(
             pd.DataFrame(
@@ -437,3 +417,18 @@ def _sen(tables, ids, day, root, log) -> pd.DataFrame:
     else:
         snap = snap.assign(need=None)
     return snap.drop(columns="tableid").assign(day=day)
+
+
+def _parse_sessions(f: pd.DataFrame, log, file: str, name: str) -> pd.DataFrame:
+    """The ``sessions`` column as numbers; rows whose value is not a number are rejected."""
+    sessions, bad = parse_numbers(f["sessions"])
+    return reject(
+        f.assign(sessions=sessions),
+        bad,
+        log,
+        file,
+        name,
+        "sessions",
+        "number",
+        "expected a number of sessions",
+    )
