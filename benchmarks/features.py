@@ -6,7 +6,10 @@ the sweep), every case runs in a fresh subprocess so its peak RSS is its own:
 - ``polars``         a hand-written Polars lazy query computing the same full default
                      spec for the same cohort (``benchmarks/_polars_reference.py``), the
                      reference the library is held to; checked equal by checksum;
-- ``library``        build_features(folder, dates) with the default spec (plan "auto");
+- ``library``        build_features(folder, dates) with the default spec (plan "auto":
+                     by date for few as-of dates, running totals for many);
+- ``library-by-date`` the same with the plan by date forced (``feature_plan("by_date")``:
+                     each as-of date joined with the events in its windows);
 - ``library-running-totals`` the same with the plan for many as-of dates forced
                      (``feature_plan("running_totals")``: one pass over the events);
 - ``library-to-parquet`` the same, written by DuckDB to Parquet (``write_features``)
@@ -56,7 +59,13 @@ DATES_6 = ["2020-11-02", "2021-01-11", "2021-04-19", "2021-06-07", "2021-11-01",
 DATES_1 = ["2021-06-07"]
 #: every fourth Monday from 12 Oct 2020 to 4 Jul 2022 (24 dates, none in early September)
 DATES_24 = [f"{d:%Y-%m-%d}" for d in pd.date_range("2020-10-12", periods=24, freq="28D")]
-FULL_SPEC_CASES = ("library", "library-running-totals", "library-float32", "polars")
+FULL_SPEC_CASES = (
+    "library",
+    "library-by-date",
+    "library-running-totals",
+    "library-float32",
+    "polars",
+)
 EVENT_TABLES = (
     "enrolments",
     "attendance",
@@ -243,7 +252,8 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
             "checksum": 0.0,
         }
     else:
-        plan = "running_totals" if case == "library-running-totals" else "auto"
+        plan = {"library-running-totals": "running_totals", "library-by-date": "by_date"}
+        plan = plan.get(case, "auto")
         with feature_plan(plan):
             out = build_features(
                 folder,
@@ -297,6 +307,7 @@ def main(argv=None) -> None:
         default=[
             "polars",
             "library",
+            "library-by-date",
             "library-running-totals",
             "library-float32",
             "library-to-parquet",
@@ -388,7 +399,7 @@ def main(argv=None) -> None:
                 print(f"{'':>10} {'':>5} subset checksums agree: {same}", flush=True)
             if "polars" in results:
                 b = results["polars"]
-                for case in ("library", "library-running-totals"):
+                for case in ("library", "library-by-date", "library-running-totals"):
                     if case in results:
                         a = results[case]
                         tol = 1e-9 * max(1.0, abs(b["checksum"]))

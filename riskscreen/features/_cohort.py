@@ -225,6 +225,30 @@ class SchoolCohort(Cohort):
             text += f", not leaving school within {parse_duration(self.leaving_within).words()}"
         return text
 
+    def ctes(self, sources: Mapping[str, SourceInfo] | None = None) -> list[tuple[str, str]]:
+        if self.include_off_roll_social_care:
+            return super().ctes(sources)
+        # every member is on a roll: the roll joined once with the pupils, filtered
+        # by NC year and Year 11's end (the members and cohort CTEs of the general
+        # case, which join the roll and the pupils twice, give the same rows)
+        self.validate()
+        ncy = ncyear_sql("r.as_of_date", "p.birth_month")
+        keep = "TRUE"
+        if self.ncyears is not None:
+            lo, hi = self.ncyears
+            keep = f"(p.pupil_id IS NULL OR {ncy} BETWEEN {int(lo)} AND {int(hi)})"
+        if self.leaving_within is not None:
+            ends = parse_duration(self.leaving_within).end_sql("r.as_of_date")
+            y11_end = end_of_year_11_sql("p.birth_month")
+            keep += (
+                f" AND (p.birth_month IS NULL OR {y11_end} < r.as_of_date OR {y11_end} >= {ends})"
+            )
+        cohort = (
+            f"SELECT r.pupil_id, r.as_of_date, r.school_id, {ncy} AS ncyear, TRUE AS on_roll "
+            f"FROM on_roll AS r LEFT JOIN pupils AS p ON p.pupil_id = r.pupil_id WHERE {keep}"
+        )
+        return [*_roll_ctes(sources or {}), ("cohort", cohort)]
+
     def members(self, sources) -> list[tuple[str, str]]:
         ctes = [("roll_members", "SELECT pupil_id, as_of_date FROM on_roll")]
         body = "SELECT pupil_id, as_of_date FROM roll_members"

@@ -10,6 +10,7 @@ documented in :mod:`riskscreen.features._run`.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
@@ -109,6 +110,9 @@ class _Compiler:
         self._seen: dict[tuple, str] = {}
         self.starts: dict[str, str] = {}  # column -> SQL of a window start
         self.materialized: set[str] = set()  # CTEs computed once, however often read
+        self.timelines: list = []  # running totals looked up (plan "running_totals")
+        # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
+        self.inline = False
 
     def _ws(self, w) -> str | None:
         """Column of the cohort holding the first day of window ``w`` (None for 'all')."""
@@ -135,7 +139,7 @@ class _Compiler:
         if key in self._seen:
             return self._seen[key]
         alias = self._alias()
-        self._seen[key] = f"{_src_alias(source)}.{alias}"
+        self._seen[key] = f"c.{alias}" if self.inline else f"{_src_alias(source)}.{alias}"
         self.parts.setdefault(source, []).append(
             {
                 "alias": alias,
@@ -149,7 +153,7 @@ class _Compiler:
                 "kind": kind,
             }
         )
-        return f"{_src_alias(source)}.{alias}"
+        return self._seen[key]
 
     # -- validation -----------------------------------------------------------------------------
     def validate(self, f: Feature) -> None:
@@ -317,7 +321,7 @@ class _Compiler:
         self.extra_joins.append(
             f"LEFT JOIN {name} ON {name}.pupil_id = c.pupil_id AND {name}.as_of_date = c.as_of_date"
         )
-        return f"{name}.v"
+        return f"c.{name}_v" if self.inline else f"{name}.v"
 
     def _school_rate(self, f, info, cond) -> str:
         name = f"school_{len(self.extra_ctes)}"
@@ -352,7 +356,7 @@ class _Compiler:
             f"LEFT JOIN {name} ON {name}.school_id = c.school_id "
             f"AND {name}.as_of_date = c.as_of_date"
         )
-        return f"{name}.v"
+        return f"c.{name}_v" if self.inline else f"{name}.v"
 
     def source_ctes(self) -> list[tuple[str, str]]:
         """One CTE per source: all its features as conditional aggregates over one join."""
@@ -446,31 +450,52 @@ def compile_sql(
     windows) or ``"running_totals"`` (one pass over the events for all the dates:
     :mod:`riskscreen.features._many_dates`); both give the same values.
     """
+    sql, features, _ = compile_plan(spec, sources, cohort_ctes, plan=plan)
+    return sql, features
+
+
+def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: str = "by_date"):
+    """:func:`compile_sql`, with the compiler (its timelines, window starts, extra CTEs).
+
+    For ``"running_totals"`` the SQL reads the timelines' values from columns of the
+    cohort and the extra CTEs (e.g. a school's rate) from tables ``_rt_<name>``, both
+    made by :func:`riskscreen.features._many_dates.run_running_totals`.
+    """
     comp = _Compiler(sources)
+    comp.inline = plan == "running_totals"
     for f in spec:
         comp.validate(f)
     exprs = [(f, comp.expr(f)) for f in spec]
-    if plan == "running_totals":
-        from riskscreen.features._many_dates import running_total_ctes
-
-        source_ctes = running_total_ctes(comp)
-    else:
-        source_ctes = comp.source_ctes()
-    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
-    ctes = list(cohort_ctes) + [("cohort_w", f"SELECT c.*{starts} FROM cohort AS c")]
-    ctes += source_ctes + comp.extra_ctes
-    joins = [
-        f"LEFT JOIN {alias} ON {alias}.pupil_id = c.pupil_id AND {alias}.as_of_date = c.as_of_date"
-        for alias in map(_src_alias, comp.parts)
-    ] + comp.extra_joins
+    ctes = []
     raw_cols = ", ".join(f"{e} AS r{i}" for i, (_, e) in enumerate(exprs))
-    ctes.append(
-        (
-            "raw_features",
-            f"SELECT c.pupil_id, c.as_of_date{', ' if raw_cols else ''}{raw_cols} "
-            f"FROM cohort AS c {' '.join(joins)}",
-        )
-    )
+    raw_cols = f"c.pupil_id, c.as_of_date{', ' if raw_cols else ''}{raw_cols}"
+    if plan == "running_totals":
+        from riskscreen.features._many_dates import running_total_parts
+
+        # the cohort's rows come with the timelines' values and the few aggregates
+        # still joined by date (run_running_totals): one projection, in the rows' order
+        cols, comp.side_ctes = running_total_parts(comp)
+        comp.shared_extra = [
+            name for name, body in comp.extra_ctes if not re.search(r"\bcohort(_w)?\b", body)
+        ]
+        comp.side_ctes += [
+            (name, body, ["v"]) for name, body in comp.extra_ctes if name not in comp.shared_extra
+        ]
+        ctes.append(("parts", f"SELECT c.*{''.join(', ' + c for c in cols)} FROM cohort_w AS c"))
+        ctes.append(("raw_features", f"SELECT {raw_cols} FROM parts AS c"))
+        order = ""
+    else:
+        ctes += comp.source_ctes() + comp.extra_ctes
+        joins = [
+            f"LEFT JOIN {alias} ON {alias}.pupil_id = c.pupil_id "
+            f"AND {alias}.as_of_date = c.as_of_date"
+            for alias in map(_src_alias, comp.parts)
+        ] + comp.extra_joins
+        ctes.append(("raw_features", f"SELECT {raw_cols} FROM cohort AS c {' '.join(joins)}"))
+        order = " ORDER BY as_of_date, pupil_id"
+    # the window starts the aggregates use, known once they are all compiled
+    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
+    ctes = list(cohort_ctes) + [("cohort_w", f"SELECT c.*{starts} FROM cohort AS c")] + ctes
     outs = []
     for i, (f, _) in enumerate(exprs):
         imp = f.impute_value
@@ -489,5 +514,5 @@ def compile_sql(
         for name, body in ctes
     )
     select = ", ".join(["pupil_id", "as_of_date"] + outs)
-    sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features ORDER BY as_of_date, pupil_id"
-    return sql, [f for f, _ in exprs]
+    sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features{order}"
+    return sql, [f for f, _ in exprs], comp

@@ -3,19 +3,26 @@
 The plan by date (:meth:`riskscreen.features._compile._Compiler.source_ctes`)
 joins every cohort row with the events in its windows, so each further as-of
 date rescans the events. This plan, ``"running_totals"``, computes the same
-aggregates (column for column, so the rest of the compiled SQL is unchanged)
-from one pass over each source:
+aggregates from one pass over each source, for batches of pupils (each batch
+with all its as-of dates, :func:`run_running_totals`):
 
 - A *timeline* per source and ordering date: running totals (counts and sums of
   whole numbers), running maxima and minima per pupil in date order, kept only at
   the points that are looked up (the as-of dates and the starts of their
-  windows): the events are added up per pupil and bucket (the first point after
-  them, from a calendar of days) and accumulated over the grid pupils x points
-  (window functions).
-- Each cohort row then looks its values up by equality join at the as-of date
-  and at the start of each lookback window. A windowed count or sum is a
+  windows). DuckDB reads the batch's rows once, each with its *bucket* (the
+  number of points up to its date, from a calendar of days) and the values the
+  measures add up; NumPy adds them up per pupil and bucket (``bincount``) and
+  accumulates the buckets (``cumsum``, ``maximum.accumulate``) in a grid of the
+  pupils with rows x points.
+- Each cohort row then takes its values from the grid at the as-of date and at
+  the start of each lookback window (an array lookup), as columns of the cohort
+  table the compiled SQL reads (``_rt_cohort``). A windowed count or sum is a
   difference of two running totals,
   ``total(before as_of) - total(before as_of - window)``.
+- The few aggregates still joined by date (below) are computed for the batch by
+  their own small queries and aligned to the cohort rows the same way, so the
+  compiled SQL is one projection over the batch's rows, in the engine's order
+  (as-of date, then pupil), with no join and no sort.
 
 The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
 
@@ -32,15 +39,15 @@ The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
   ``end_recorded_date`` before it): two running counts. ``ended_count`` and
   ``days_since_end`` order spells by the date their end became known.
 - Exactness. Only sums of whole numbers become differences (sums of fractions
-  would round differently); means, maxima and minima of quantities, trends,
-  ``days_active`` and windowed ``days_since_first`` keep the by-date join, for
-  those columns only, as do ``current`` and ``school_rate``.
+  would round differently; whole numbers are exact as doubles below 2**53);
+  means, maxima and minima of quantities, trends, ``days_active`` and windowed
+  ``days_since_first`` keep the by-date join, for those columns only, as do
+  ``current`` and ``school_rate`` (whose school-level table is computed once).
 
-The SQL uses window functions, ``generate_series`` and ``AS MATERIALIZED`` CTEs
-(DuckDB). :func:`run_running_totals` runs it for batches of pupils, each batch with
-all its as-of dates, and puts the rows in the engine's order (as-of date, then pupil).
 It is chosen by :func:`feature_plan` (or ``run_features(..., plan=)``); "auto"
-keeps the plan by date for now (:data:`AUTO_RUNNING_TOTALS`).
+picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
+:data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
+:data:`RT_BATCH_ROWS` cohort rows and :data:`RT_GRID_BYTES` of running totals.
 """
 
 from __future__ import annotations
@@ -48,25 +55,26 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from riskscreen.data._views import quote
 
 #: Plans: "by_date" joins each as-of date with its events; "running_totals" passes
 #: over the events once for all the dates; "auto" picks by the number of dates.
 PLANS = ("auto", "by_date", "running_totals")
-#: Whether "auto" picks running totals for many dates. Off: on DuckDB 2 with 2 threads the
-#: window functions that accumulate the timelines cost more than the joins they save
-#: (benchmarks/features.py, 100k pupils, default spec: 6 dates 17.3 s against 5.8 s by
-#: date; 24 dates 64.1 s against 23.7 s), so "auto" is the plan by date until it is cheaper.
-AUTO_RUNNING_TOTALS = False
+#: Whether "auto" picks running totals for many dates (benchmarks/features.py, default spec,
+#: 2 threads: at 100k pupils 6 dates take 2.4 s against 2.7 s by date, 24 dates 6.2 s
+#: against 8.9 s; one date 1.1 s against 0.5 s).
+AUTO_RUNNING_TOTALS = True
 #: With AUTO_RUNNING_TOTALS, running totals from this many as-of dates on, for cohorts of
-#: at least this many rows (for small ones the plan by date is quicker).
-MANY_DATES, MANY_ROWS = 3, 20_000
+#: at least this many rows (for fewer dates or rows the plan by date is quicker).
+MANY_DATES, MANY_ROWS = 6, 250_000
 
 _PLAN: contextvars.ContextVar[str] = contextvars.ContextVar(
     "riskscreen_feature_plan", default="auto"
@@ -111,17 +119,19 @@ def choose_plan(plan: str | None, n_dates: int, n_rows: int, owner: str) -> str:
 class _Timeline:
     """Running aggregates of one source's rows, per pupil, in the order of ``key``.
 
-    Only their values at the points looked up matter (the as-of dates, the
-    starts of windows), so the rows are first added up per pupil and *bucket*
-    (the first point after the row's key, found in a calendar of days), then
-    accumulated over a grid of pupils x points. A lookup is then an equality
-    join: the running aggregate at point ``x`` covers the rows keyed before ``x``.
+    Only their values at the points looked up matter (the as-of dates, the starts
+    of windows: columns of ``cohort_w``). :func:`run_running_totals` adds the rows
+    up per pupil and *bucket* (the first point after the row's key), accumulates
+    the buckets of each pupil in NumPy and hands every cohort row its values as
+    columns of the cohort (``lookups``): the running aggregate at point ``x``
+    covers the rows whose key is before ``x``.
     """
 
-    def __init__(self, name: str, key: str, rows: str) -> None:
-        self.name, self.key, self.rows = name, key, rows
+    def __init__(self, name: str, key: str, rows: str, info) -> None:
+        self.name, self.key, self.rows, self.info = name, key, rows, info
         self.measures: dict[tuple, str] = {}  # (agg, value, filter) -> column
-        self.points: dict[str, str] = {}  # point looked up (SQL over cohort_w c) -> alias
+        self.points: dict[str, int] = {}  # column of cohort_w looked up -> number
+        self.lookups: dict[str, tuple[str, str]] = {}  # column -> (point column, measure)
 
     def measure(self, agg: str, value: str, filt: str) -> str:
         key = (agg, value, filt)
@@ -131,55 +141,30 @@ class _Timeline:
 
     def at(self, point: str, column: str) -> str:
         """The running aggregate ``column`` over rows whose key is before ``point``."""
-        if point not in self.points:
-            self.points[point] = f"{self.name}_{len(self.points)}"
-        return f"{self.points[point]}.{column}"
+        if not point.startswith("c."):  # the as-of date or a window start of cohort_w
+            raise AssertionError(f"a point of a timeline must be a cohort column: {point}")
+        j = self.points.setdefault(point[2:], len(self.points))
+        name = f"{self.name}_{j}_{column}"
+        self.lookups[name] = (point[2:], column)
+        return f"c.{name}"
 
-    def ctes(self, info) -> list[tuple[str, str]]:
-        n = self.name
-        points = " UNION ".join(f"SELECT DISTINCT {p} AS x FROM cohort_w AS c" for p in self.points)
-        group, running = [], []
-        for (agg, value, filt), col in self.measures.items():
+    def values(self) -> dict[tuple[str, str], str]:
+        """The SQL of each value the measures add up, per row: ``(sql, kind) -> column``.
+
+        Sums and counts read a value as a double (whole numbers: exact below 2**53; a
+        count counts the rows where it is not missing); maxima and minima of dates
+        read it as it is. A filter makes the value missing on the rows it leaves out.
+        """
+        out: dict[tuple[str, str], str] = {}
+        for agg, value, filt in self.measures:
             v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
-            if agg in ("SUM", "COUNT"):  # whole numbers, exact as doubles (below 2**53)
-                group.append(f"CAST({agg}({v}) AS DOUBLE) AS {col}")
-                running.append(f"SUM(a.{col}) OVER w AS {col}")
-            else:
-                group.append(f"{agg}({v}) AS {col}")
-                running.append(f"{agg}(a.{col}) OVER w AS {col}")
-        ident = f"e.{quote(info.id)}"
-        return [
-            (f"{n}_x", f"SELECT x FROM ({points}) AS u WHERE x IS NOT NULL"),
-            (
-                f"{n}_cal",
-                f"SELECT CAST(g.day AS DATE) AS day, MIN(b.x) AS x FROM generate_series("
-                f"(SELECT MIN(x) FROM {n}_x), (SELECT MAX(x) FROM {n}_x), INTERVAL '1' DAY) "
-                f"AS g(day) JOIN {n}_x AS b ON b.x > g.day GROUP BY 1",
-            ),
-            (
-                f"{n}_b",
-                f"SELECT {ident} AS pupil_id, CASE WHEN {self.key} < r.lo THEN r.lo ELSE k.x END "
-                f"AS x, {', '.join(group)} FROM {info.relation} AS e CROSS JOIN (SELECT MIN(x) "
-                f"AS lo, MAX(x) AS hi FROM {n}_x) AS r LEFT JOIN {n}_cal AS k ON k.day = "
-                f"CAST({self.key} AS DATE) WHERE {self.rows} AND {self.key} < r.hi AND {ident} "
-                "IN (SELECT pupil_id FROM cohort) GROUP BY 1, 2",
-            ),
-            (
-                n,
-                f"SELECT g.pupil_id, g.x, {', '.join(running)} FROM (SELECT p.pupil_id, b.x "
-                f"FROM (SELECT DISTINCT pupil_id FROM cohort) AS p CROSS JOIN {n}_x AS b) AS g "
-                f"LEFT JOIN {n}_b AS a ON a.pupil_id = g.pupil_id AND a.x = g.x WINDOW w AS "
-                "(PARTITION BY g.pupil_id ORDER BY g.x ROWS BETWEEN UNBOUNDED PRECEDING AND "
-                "CURRENT ROW)",
-            ),
-        ]
+            key = (f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")
+            out.setdefault(key, f"v{len(out)}")
+        return out
 
-    def joins(self) -> list[str]:
-        return [
-            f"LEFT JOIN {self.name} AS {alias} ON {alias}.pupil_id = c.pupil_id "
-            f"AND {alias}.x = {point}"
-            for point, alias in self.points.items()
-        ]
+    def value_of(self, agg: str, value: str, filt: str) -> str:
+        v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
+        return self.values()[(f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")]
 
 
 def _count_case(n: str, then: str) -> str:
@@ -191,8 +176,8 @@ def _plus(a: str, b: str) -> str:
     return f"(CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} ELSE {a} + {b} END)"
 
 
-def _source_ctes(comp, src: str, parts: list[dict]) -> list[tuple[str, str]]:
-    """The CTEs computing the aggregates ``parts`` of ``src``, ending in its ``agg_`` CTE."""
+def _source_parts(comp, src: str, parts: list[dict]):
+    """The aggregates ``parts`` of ``src`` (see :func:`running_total_parts`)."""
     from riskscreen.features._compile import _src_alias
 
     info = comp.sources.info[src]
@@ -205,7 +190,7 @@ def _source_ctes(comp, src: str, parts: list[dict]) -> list[tuple[str, str]]:
 
     def timeline(key: str, rows: str) -> _Timeline:
         if (key, rows) not in timelines:
-            timelines[(key, rows)] = _Timeline(f"{alias}_t{len(timelines)}", key, rows)
+            timelines[(key, rows)] = _Timeline(f"{alias}_t{len(timelines)}", key, rows, info)
         return timelines[(key, rows)]
 
     if info.is_spell:
@@ -242,7 +227,7 @@ def _source_ctes(comp, src: str, parts: list[dict]) -> list[tuple[str, str]]:
             e = _count_case(n_in, "1" if fn == "MAX" else s_in)
             if windowed and rec is not None:
                 late.setdefault(f"{rec} > {date}", []).append(p)
-                other = f"{alias}_late{list(late).index(f'{rec} > {date}')}.{p['alias']}"
+                other = f"c.{alias}_late{list(late).index(f'{rec} > {date}')}_{p['alias']}"
                 e = (
                     f"(CASE WHEN {e} IS NOT NULL OR {other} IS NOT NULL THEN 1 END)"
                     if fn == "MAX"
@@ -275,7 +260,7 @@ def _source_ctes(comp, src: str, parts: list[dict]) -> list[tuple[str, str]]:
             n_in = f"(COALESCE({t.at(as_of, n)}, 0) - COALESCE({t.at(start, n)}, 0))"
             rows = f"{has_end} AND NOT ({end_prompt})"
             late.setdefault(rows, []).append(p)
-            other = f"{alias}_late{list(late).index(rows)}.{p['alias']}"
+            other = f"c.{alias}_late{list(late).index(rows)}_{p['alias']}"
             exprs[p["alias"]] = _plus(_count_case(n_in, n_in), other)
         elif kind == "since_end":
             t = timeline(ended, has_end)
@@ -284,90 +269,320 @@ def _source_ctes(comp, src: str, parts: list[dict]) -> list[tuple[str, str]]:
             exprs[p["alias"]] = f"CASE WHEN {m} >= {comp._ws(arg)} THEN {m} END" if windowed else m
         else:  # days_active, trend, means, maxima and minima of quantities: joined by date
             fallback.append(p)
-            exprs[p["alias"]] = f"{alias}_fb.{p['alias']}"
+            exprs[p["alias"]] = f"c.{alias}_fb_{p['alias']}"
 
-    # each timeline is looked up several times: computed once (AS MATERIALIZED)
-    comp.materialized.update(t.name for t in timelines.values())
-    ctes = [cte for t in timelines.values() for cte in t.ctes(info)]
-    joins = [j for t in timelines.values() for j in t.joins()]
+    # the timelines' values come as columns of the cohort (run_running_totals), and so do
+    # the aggregates joined by date, computed for each batch of pupils (side CTEs)
+    comp.timelines += list(timelines.values())
+    side = []
     for i, (rows, late_parts) in enumerate(late.items()):
         relation = f"(SELECT * FROM {info.relation} AS e WHERE {rows})"
-        ctes.append((f"{alias}_late{i}", comp.join_cte(src, late_parts, relation)))
-        joins.append(_left_join(f"{alias}_late{i}"))
+        sql = comp.join_cte(src, late_parts, relation)
+        side.append((f"{alias}_late{i}", sql, [p["alias"] for p in late_parts]))
     if fallback:
-        ctes.append((f"{alias}_fb", comp.join_cte(src, fallback)))
-        joins.append(_left_join(f"{alias}_fb"))
-    cols = ", ".join(f"{exprs[p['alias']]} AS {p['alias']}" for p in parts)
-    ctes.append(
-        (alias, f"SELECT c.pupil_id, c.as_of_date, {cols} FROM cohort_w AS c {' '.join(joins)}")
-    )
-    return ctes
+        side.append((f"{alias}_fb", comp.join_cte(src, fallback), [p["alias"] for p in fallback]))
+    return [f"{exprs[p['alias']]} AS {p['alias']}" for p in parts], side
 
 
-def _left_join(name: str) -> str:
-    return f"LEFT JOIN {name} ON {name}.pupil_id = c.pupil_id AND {name}.as_of_date = c.as_of_date"
-
-
-def running_total_ctes(comp) -> list[tuple[str, str]]:
-    """The per-source aggregate CTEs of a compiled spec, by running totals (same columns)."""
-    out = []
+def running_total_parts(comp) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    """The aggregates of a compiled spec by running totals: ``expr AS alias`` over the
+    cohort's columns, and the side CTEs ``(name, sql, columns)`` whose columns they read."""
+    cols, side = [], []
     for src, parts in list(comp.parts.items()):
-        out += _source_ctes(comp, src, parts)
-    return out
+        c, s = _source_parts(comp, src, parts)
+        cols += c
+        side += s
+    return cols, side
 
 
 # ------------------------------------------------------------------------------------------------
 # running
 # ------------------------------------------------------------------------------------------------
-def run_running_totals(session, sql: str, *, output_path=None, dtype=np.float64):
-    """Run the running-totals ``sql`` for batches of pupils (all dates each), in engine order."""
-    from riskscreen.features._run import BATCH_ROWS
+#: Cohort rows per batch of pupils (all their dates): bounds the cohort, lookup and
+#: output rows a batch holds at once.
+RT_BATCH_ROWS = 1_000_000
+#: Bytes of the running totals of one timeline for one batch (pupils x points x
+#: measures, 8 bytes each): bounds the pupils of a batch when there are many points.
+RT_GRID_BYTES = 512 * 2**20
+_SUMS = ("SUM", "COUNT")
 
+
+def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.float64):
+    """Run the running-totals ``sql`` for batches of pupils (all dates each), in engine order.
+
+    ``comp`` is the compiler of ``sql`` (:func:`riskscreen.features._compile.compile_plan`):
+    its timelines are computed here, batch by batch, and handed to ``sql`` as columns of
+    the cohort (``_rt_cohort``); its extra CTEs are computed once (``_rt_<name>``).
+    """
     con = session.con
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _pupil_chunks AS SELECT pupil_id, (SUM(n) OVER (ORDER BY "
-        f"pupil_id) - 1) // {BATCH_ROWS} AS chunk FROM (SELECT pupil_id, COUNT(*) AS n FROM "
-        "_cohort_all GROUP BY pupil_id)"
+    bodies = dict(comp.extra_ctes)
+    for name in comp.shared_extra:  # e.g. a school's rate: the same for every batch
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {_with_extra(comp, name)}{bodies[name]}"
+        )
+    dates, positions = _point_positions(con, comp)
+    points = {t.name: _timeline_points(t, positions) for t in comp.timelines}
+    for t in comp.timelines:  # the bucket of each day: the number of points up to it
+        days = np.arange(points[t.name][0][0], points[t.name][0][-1], dtype=np.int64)
+        bucket = np.searchsorted(points[t.name][0], days, side="right").astype(np.int32)
+        day = pa.array(days.astype("datetime64[D]"), type=pa.date32())
+        con.register(f"_rt_cal_{t.name}", pa.table({"day": day, "b": bucket}))
+    per_pupil = max(
+        [len(points[t.name][0]) * max(len(t.measures), 1) * 8 for t in comp.timelines] + [1]
     )
-    ranges = con.execute(
-        "SELECT chunk, MIN(pupil_id), MAX(pupil_id) FROM _pupil_chunks GROUP BY chunk ORDER BY 1"
-    ).fetchall()
+    pupils = con.sql(
+        "SELECT pupil_id, COUNT(*) AS n FROM _cohort_all GROUP BY pupil_id ORDER BY pupil_id"
+    ).to_arrow_table()
+    chunk = _chunks(pupils["n"].to_numpy(), RT_BATCH_ROWS, max(1, RT_GRID_BYTES // per_pupil))
+    ids = pupils["pupil_id"]
+    con.register("_rt_chunks", pa.table({"pupil_id": ids, "chunk": chunk}))
     counts = con.execute(
-        "SELECT k.as_of_date, p.chunk, COUNT(*) FROM _cohort_all AS k JOIN _pupil_chunks AS p "
+        "SELECT k.as_of_date, p.chunk, COUNT(*) FROM _cohort_all AS k JOIN _rt_chunks AS p "
         "ON p.pupil_id = k.pupil_id GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()
-    con.execute("DROP TABLE _pupil_chunks")
+    con.unregister("_rt_chunks")
     # where each batch's rows of each date go in the output (ordered by date, then pupil)
-    segments: dict = {chunk: [] for chunk, _, _ in ranges}
+    n_chunks = int(chunk[-1]) + 1 if len(chunk) else 0
+    segments: dict = {k: [] for k in range(n_chunks)}
     at = 0
-    for _, chunk, n in counts:
-        segments[chunk].append((at, int(n)))
+    for _, k, n in counts:
+        segments[k].append((at, int(n)))
         at += int(n)
-    batches = [(list(session.dates), lo, hi, segments[chunk]) for chunk, lo, hi in ranges]
-    if output_path is not None:
-        _write(session, sql, batches, output_path)
-        return output_path
-    return _fetch(session, sql, batches, at, dtype)
+    bounds = np.searchsorted(chunk, np.arange(n_chunks + 1))
+    batches = [
+        (
+            list(session.dates),
+            ids[int(bounds[k])].as_py(),
+            ids[int(bounds[k + 1]) - 1].as_py(),
+            segments[k],
+        )
+        for k in range(n_chunks)
+    ]
+
+    def prepare(batch) -> None:
+        _prepare_batch(session, comp, batch, dates, positions, points)
+
+    try:
+        if output_path is not None:
+            _write(session, sql, batches, output_path, prepare)
+            return output_path
+        return _fetch(session, sql, batches, at, dtype, prepare)
+    finally:
+        for name in ("_rt_cohort", "_rt_pupils") + tuple(
+            f"_rt_cal_{t.name}" for t in comp.timelines
+        ):
+            with contextlib.suppress(Exception):
+                con.unregister(name)
+        for name in comp.shared_extra:
+            con.execute(f"DROP TABLE IF EXISTS _rt_{name}")
 
 
-def _reader(session, sql, batch, rows: int):
+def _with_extra(comp, name: str) -> str:
+    """A WITH clause naming the shared extra CTEs computed before ``name`` (their tables)."""
+    before = comp.shared_extra[: comp.shared_extra.index(name)]
+    if not before:
+        return ""
+    return "WITH " + ", ".join(f"{n} AS (SELECT * FROM _rt_{n})" for n in before) + " "
+
+
+def _chunks(rows_per_pupil: np.ndarray, max_rows: int, max_pupils: int) -> np.ndarray:
+    """Each pupil's batch (pupils in order): about ``max_rows`` rows, ``max_pupils`` pupils.
+
+    A pupil's rows are never split; a batch may overrun ``max_rows`` by less than
+    one pupil's rows.
+    """
+    rows_before = np.cumsum(rows_per_pupil) - rows_per_pupil
+    key = np.maximum(rows_before // max_rows, np.arange(len(rows_per_pupil)) // max_pupils)
+    return np.unique(key, return_inverse=True)[1].astype(np.int64)
+
+
+def _days(values) -> np.ndarray:
+    """Dates or timestamps (midnight) as whole days since 1970 (int64); NaT stays NaT's int."""
+    arr = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
+    days = arr.astype("datetime64[D]")
+    if not (days.astype("datetime64[ns]") == arr)[~np.isnat(arr)].all():
+        raise AssertionError("a window of the running totals does not start at midnight")
+    return days.astype(np.int64)
+
+
+def _point_positions(con, comp):
+    """The as-of dates (days, sorted) and, per cohort column looked up, its day per date."""
+    cols = sorted({p for t in comp.timelines for p, _ in t.lookups.values()})
+    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()) if col in cols)
+    frame = con.execute(
+        f"SELECT c.as_of_date{starts} FROM (SELECT DISTINCT as_of_date FROM _cohort_all) AS c "
+        "ORDER BY 1"
+    ).df()
+    dates = _days(frame["as_of_date"])
+    return dates, {col: _days(frame[col]) for col in cols}
+
+
+def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
+    """A timeline's points (days, sorted) and, per point column, each date's point number."""
+    used = sorted({p for p, _ in t.lookups.values()})
+    pts = np.unique(np.concatenate([positions[c] for c in used])) if used else np.empty(0, int)
+    return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
+
+
+def _prepare_batch(session, comp, batch, dates, positions, points) -> None:
+    """Register the batch's cohort rows, with every aggregate they read, as ``_rt_cohort``.
+
+    In the engine's order (as-of date, then pupil): the cohort's own columns, the
+    shared extra CTEs joined (e.g. the school's rate), each timeline's values at
+    the points looked up, and the side CTEs (aggregates joined by date) aligned.
+    """
     from riskscreen.features._run import _set_batch
 
+    con = session.con
     _set_batch(session, batch[:3])
+    joins, cols = [], []
+    for clause in comp.extra_joins:
+        name, on = re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", clause).groups()
+        if name in comp.shared_extra:
+            joins.append(f"LEFT JOIN _rt_{name} AS {name} ON {on}")
+            cols.append(f", {name}.v AS {name}_v")
+    cohort = con.sql(
+        f"SELECT c.*{''.join(cols)} FROM _cohort_all AS c {' '.join(joins)} WHERE c.pupil_id "
+        "BETWEEN (SELECT lo FROM _pupil_range) AND (SELECT hi FROM _pupil_range) "
+        "ORDER BY c.as_of_date, c.pupil_id"
+    ).to_arrow_table()
+    pupil = cohort["pupil_id"].to_numpy(zero_copy_only=False)
+    uniq, row_pupil = np.unique(pupil, return_inverse=True)
+    row_date = np.searchsorted(dates, _days(cohort["as_of_date"].to_numpy()))
+    con.register(
+        "_rt_pupils",
+        pa.table(
+            {
+                "pupil_id": pa.array(uniq, type=cohort.schema.field("pupil_id").type),
+                "idx": pa.array(np.arange(len(uniq), dtype=np.int32)),
+            }
+        ),
+    )
+    columns = {}
+    for t in comp.timelines:
+        pts, pos = points[t.name]
+        columns.update(_lookups(con, t, batch, pts, pos, row_pupil, row_date, len(uniq)))
+    if comp.side_ctes:
+        con.register("_rt_base", cohort)
+        rows = np.full((len(dates), len(uniq)), -1, dtype=np.int64)
+        rows[row_date, row_pupil] = np.arange(len(cohort))
+        starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
+        with_sql = (
+            "WITH cohort AS (SELECT * FROM _rt_base), "
+            f"cohort_w AS (SELECT c.*{starts} FROM cohort AS c)"
+        )
+        for name in comp.shared_extra:
+            with_sql += f", {name} AS (SELECT * FROM _rt_{name})"
+        for name, sql, side_cols in comp.side_ctes:
+            got = con.sql(f"{with_sql} {sql}").to_arrow_table()
+            d = np.searchsorted(dates, _days(got["as_of_date"].to_numpy()))
+            p = np.searchsorted(uniq, got["pupil_id"].to_numpy(zero_copy_only=False))
+            where = np.full(len(cohort), -1, dtype=np.int64)
+            where[rows[d, p]] = np.arange(len(got))
+            take = pa.array(where, mask=where < 0)
+            for col in side_cols:
+                columns[f"{name}_{col}"] = got[col].take(take)
+        con.unregister("_rt_base")
+    for name, values in columns.items():
+        cohort = cohort.append_column(name, values)
+    con.register("_rt_cohort", cohort)
+
+
+def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils) -> dict:
+    """The values of timeline ``t`` at its points for every cohort row of the batch."""
+    info = t.info
+    ident = f"e.{quote(info.id)}"
+    cal = f"_rt_cal_{t.name}"
+    hi = str(np.datetime64(int(pts[-1]), "D"))
+    # the rows of the batch's pupils, each with its bucket (the number of points up to
+    # its key) and the values the measures add up; added up per pupil and bucket here
+    values = t.values()
+    rows = con.sql(
+        f"SELECT p.idx, COALESCE(k.b, 0) AS b, "
+        f"{', '.join(f'{sql} AS {col}' for (sql, _), col in values.items())} "
+        f"FROM {info.relation} AS e JOIN _rt_pupils AS p ON p.pupil_id = {ident} "
+        f"LEFT JOIN {cal} AS k ON k.day = CAST({t.key} AS DATE) WHERE {t.rows} AND "
+        f"{t.key} < DATE '{hi}' AND {ident} BETWEEN $lo AND $hi",
+        params={"lo": batch[1], "hi": batch[2]},
+    ).to_arrow_table()
+    # the grids hold only the pupils with rows (most pupils have no social care rows)
+    idx = rows["idx"].to_numpy()
+    have = np.bincount(idx, minlength=n_pupils) > 0
+    slot = np.where(have, np.cumsum(have) - 1, -1)
+    width = int(have.sum())
+    flat = rows["b"].to_numpy().astype(np.int64) * width + slot[idx]
+    size = len(pts) * width
+    grids, kinds, every_row = {}, {}, None
+    for agg, value, filt in t.measures:
+        col = t.measures[(agg, value, filt)]
+        v = rows[t.value_of(agg, value, filt)]
+        if agg == "COUNT" and not v.null_count and every_row is not None:
+            grids[col] = every_row  # the running count of rows, already accumulated
+            continue
+        if agg in _SUMS:
+            if agg == "SUM":
+                grid = np.bincount(flat, weights=v.fill_null(0).to_numpy(), minlength=size)
+            elif v.null_count:
+                grid = np.bincount(flat, weights=v.is_valid().to_numpy(), minlength=size)
+            else:
+                grid = np.bincount(flat, minlength=size).astype(np.float64)
+            grid = grid.reshape(len(pts), width)
+            np.cumsum(grid, axis=0, out=grid)
+            if agg == "COUNT" and not v.null_count:
+                every_row = grid.ravel()
+        else:  # running maximum or minimum of dates, as their integer values
+            raw = np.asarray(v.to_numpy(zero_copy_only=False))
+            empty = np.iinfo(np.int64).min if agg == "MAX" else np.iinfo(np.int64).max
+            grid = np.full(size, empty, dtype=np.int64)
+            known = ~np.isnat(raw)
+            (np.maximum if agg == "MAX" else np.minimum).at(
+                grid, flat[known], raw[known].view(np.int64)
+            )
+            grid = grid.reshape(len(pts), width)
+            (np.maximum if agg == "MAX" else np.minimum).accumulate(grid, axis=0, out=grid)
+            kinds[col] = (v.type, raw.dtype, empty)
+        grids[col] = grid.ravel()
+    row_slot = slot[row_pupil]
+    rows = np.flatnonzero(row_slot >= 0)  # the cohort rows of pupils with rows
+    every = len(rows) == len(row_pupil)
+    if every:
+        rows = slice(None)
+    out, at = {}, {}
+    for name, (point, col) in t.lookups.items():
+        if point not in at:  # where each such row's value at this point is in the grids
+            at[point] = pos[point][row_date[rows]].astype(np.int64) * width + row_slot[rows]
+        values = grids[col].take(at[point])
+        if col in kinds:
+            kind, np_kind, empty = kinds[col]
+            if not every:
+                got, values = values, np.full(len(row_pupil), empty, dtype=np.int64)
+                values[rows] = got
+            values[values == empty] = np.iinfo(np.int64).min  # NaT: no row yet
+            out[name] = pa.array(values.view(np_kind), type=kind, from_pandas=True)
+        else:
+            if not every:
+                got, values = values, np.zeros(len(row_pupil))
+                values[rows] = got
+            out[name] = pa.array(values)
+    return out
+
+
+def _reader(session, sql, batch, rows: int, prepare):
+    prepare(batch)
     rel = session.con.sql(sql)
     to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
     return to_reader(rows)
 
 
-def _fetch(session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
+def _fetch(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFrame:
     """Copy every batch's rows into one preallocated frame, at their places in the output."""
-    from riskscreen.features._run import _FETCH_ROWS, _row_count_error
+    from riskscreen.features._run import _FETCH_ROWS, _row_count_error, doubles
 
     values = pupil = asof = None
     names: list[str] = []
     done = 0
     for batch in batches:
-        reader = _reader(session, sql, batch, _FETCH_ROWS)
+        reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
         if values is None:
             names = list(reader.schema.names)[2:]
             values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
@@ -378,7 +593,8 @@ def _fetch(session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
         expected = sum(n for _, n in segs)
         got = 0
         for rb in reader:
-            cols = [rb.column(j).to_numpy(zero_copy_only=False) for j in range(rb.num_columns)]
+            cols = [rb.column(j).to_numpy(zero_copy_only=False) for j in range(2)]
+            cols += [doubles(rb.column(j)) for j in range(2, rb.num_columns)]
             i = 0
             while i < rb.num_rows:
                 if not segs:
@@ -402,54 +618,52 @@ def _fetch(session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
     return feature_frame(pupil, asof, values, names)
 
 
-def _write(session, sql: str, batches, output_path) -> None:
-    """Write every batch to a part file, then the parts date by date into one Parquet file."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _write(session, sql: str, batches, output_path, prepare) -> None:
+    """Write every batch to a part file, then the parts in output order into one Parquet file.
+
+    A batch's rows come date by date; each date's rows are one row group of its part,
+    so the final file is the parts' row groups in the order of their places in the
+    output (date, then pupil), never more than one date of one batch in memory.
+    """
     import pyarrow.parquet as pq
 
-    from riskscreen.features._run import _set_batch
+    from riskscreen.features._run import _FETCH_ROWS, _row_count_error
 
-    if len(batches) == 1:
-        _set_batch(session, batches[0][:3])
+    if len(batches) == 1:  # in the engine's order already
+        prepare(batches[0])
         target = str(output_path).replace("'", "''")
         session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
         return
+    n_rows = sum(n for batch in batches for _, n in batch[3])
     out_dir = Path(output_path).parent
     with tempfile.TemporaryDirectory(prefix=".riskscreen_parts_", dir=out_dir) as tmp:
-        parts = []
+        groups, paths, done = [], [], 0  # groups: (place in the output, part, row group)
         for i, batch in enumerate(batches):
-            _set_batch(session, batch[:3])
-            part = os.path.join(tmp, f"part{i}.parquet")
-            target = part.replace("'", "''")
-            # one row group per as-of date and batch, so each date is read back alone
-            session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET, ROW_GROUP_SIZE 2048)")
-            parts.append(part)
-        files = [pq.ParquetFile(p) for p in parts]
-        writer = None
+            reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
+            paths.append(os.path.join(tmp, f"part{i}.parquet"))
+            segs = [seg for seg in batch[3] if seg[1]]
+            with pq.ParquetWriter(paths[-1], reader.schema) as part:
+                buf, k, left = [], 0, segs[0][1] if segs else 0
+                for rb in reader:
+                    at = 0
+                    while at < rb.num_rows:
+                        if k == len(segs):
+                            raise _row_count_error(done + rb.num_rows - at, n_rows)
+                        take = min(left, rb.num_rows - at)
+                        buf.append(rb.slice(at, take))
+                        at, left, done = at + take, left - take, done + take
+                        if left == 0:  # one date of this batch: one row group
+                            part.write_table(pa.Table.from_batches(buf), row_group_size=segs[k][1])
+                            groups.append((segs[k][0], i, k))
+                            buf, k = [], k + 1
+                            left = segs[k][1] if k < len(segs) else 0
+                if k != len(segs):
+                    raise _row_count_error(done, n_rows)
+        files = [pq.ParquetFile(path) for path in paths]
         try:
-            for date in session.dates:
-                stamp = pd.Timestamp(date)
-                for f in files:
-                    meta = f.metadata
-                    col = f.schema_arrow.get_field_index("as_of_date")
-                    groups = [
-                        g
-                        for g in range(meta.num_row_groups)
-                        if pd.Timestamp(meta.row_group(g).column(col).statistics.min)
-                        <= stamp
-                        <= pd.Timestamp(meta.row_group(g).column(col).statistics.max)
-                    ]
-                    if not groups:
-                        continue
-                    table = f.read_row_groups(groups)
-                    kind = table.schema.field("as_of_date").type
-                    table = table.filter(pc.equal(table["as_of_date"], pa.scalar(stamp, kind)))
-                    if writer is None:
-                        writer = pq.ParquetWriter(str(output_path), table.schema)
-                    writer.write_table(table)
+            with pq.ParquetWriter(str(output_path), files[0].schema_arrow) as writer:
+                for _, i, k in sorted(groups):
+                    writer.write_table(files[i].read_row_group(k))
         finally:
-            if writer is not None:
-                writer.close()
             for f in files:
                 f.close()

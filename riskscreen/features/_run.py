@@ -54,7 +54,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from riskscreen.features._compile import compile_sql
+from riskscreen.features._compile import compile_plan
 from riskscreen.features._many_dates import choose_plan, run_running_totals
 from riskscreen.features._session import Session
 from riskscreen.features._spec import FeatureSpec
@@ -121,10 +121,13 @@ def run_features(
     dtype = check_dtype(dtype, session.owner)
     (n_rows,) = session.con.execute("SELECT COUNT(*) FROM _cohort_all").fetchall()[0]
     plan = choose_plan(plan, len(session.dates), n_rows, session.owner)
-    sql, _ = compile_sql(spec, session.views, _BATCH_COHORT, plan=plan)  # validates the spec
+    if not n_rows:  # nobody to screen: the plan by date gives the empty matrix
+        plan = "by_date"
+    cohort = _RUNNING_TOTALS_COHORT if plan == "running_totals" else _BATCH_COHORT
+    sql, _, comp = compile_plan(spec, session.views, cohort, plan=plan)  # validates the spec
     session.check_sources(spec_sources(spec))
     if plan == "running_totals":  # one pass over the events for all the dates
-        out = run_running_totals(session, sql, output_path=output_path, dtype=dtype)
+        out = run_running_totals(session, sql, comp, output_path=output_path, dtype=dtype)
         session.set_dates(session.dates)
         return out
     batches = _batches(session)
@@ -171,11 +174,27 @@ def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> p
             pupil[at : at + n] = rb.column(0).to_numpy(zero_copy_only=False)
             asof[at : at + n] = rb.column(1).to_numpy(zero_copy_only=False)
             for j in range(len(names)):
-                values[at : at + n, j] = rb.column(j + 2).to_numpy(zero_copy_only=False)
+                values[at : at + n, j] = doubles(rb.column(j + 2))
             at += n
     if at != n_rows:
         raise _row_count_error(at, n_rows)
     return feature_frame(pupil, asof, values, names)
+
+
+def doubles(arr) -> np.ndarray:
+    """An Arrow array of doubles as NumPy (missing values NaN), read from its buffers.
+
+    Copying the data buffer straight is several times quicker than copying the array
+    ``to_numpy`` returns (0.09 s against 0.8 s for 1M rows x 65 features).
+    """
+    if arr.type != "double":  # e.g. an all-missing column (type null)
+        return arr.to_numpy(zero_copy_only=False)
+    out = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:
+        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+        valid = np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)]
+        out = np.where(valid.astype(bool), out, np.nan)
+    return out
 
 
 def feature_frame(pupil, asof, values, names) -> pd.DataFrame:
@@ -237,6 +256,10 @@ _BATCH_COHORT = [
         "COALESCE((SELECT hi FROM _pupil_range), k.pupil_id)",
     )
 ]
+
+
+#: The cohort of a batch of pupils with their timelines' values (plan "running_totals").
+_RUNNING_TOTALS_COHORT = [("cohort", "SELECT * FROM _rt_cohort")]
 
 
 def _batches(session: Session) -> list[tuple]:

@@ -275,3 +275,31 @@ def test_an_as_of_date_just_before_a_new_intake_warns_that_it_is_missed():
         warnings.simplefilter("error")
         later = build_cohort(h, ["2022-09-12"])
     assert len(later) == 7
+
+
+@pytest.mark.parametrize(
+    "cohort",
+    [
+        SchoolCohort(),
+        SchoolCohort(ncyears=(0, 13), leaving_within=None),
+        SchoolCohort(ncyears=(9, 11), leaving_within="6M"),
+    ],
+)
+def test_school_cohort_sql_gives_the_rows_of_the_general_cohort_sql(cohort):
+    # SchoolCohort joins the roll and the pupils once; the general Cohort.ctes (members,
+    # then the roll and the pupils joined again) must give the same rows, on a synthetic
+    # authority with moves, dual registration and pupils in and past Year 11
+    from riskscreen.datasets import make_linked_histories
+    from riskscreen.features._cohort import Cohort
+    from riskscreen.features._session import Session
+
+    h = make_linked_histories(n_pupils=1_500, n_years=3, seed=4)
+    dates = ["2020-10-05", "2021-06-07", "2021-07-19", "2022-01-10"]
+    with Session(h, owner="test") as s:
+        s.set_dates(pd.to_datetime(dates))
+        frames = []
+        for ctes in (cohort.ctes(s.info), Cohort.ctes(cohort, s.info)):
+            body = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+            frames.append(s.con.execute(f"WITH {body} SELECT * FROM cohort ORDER BY 2, 1").df())
+    assert len(frames[0]) > 1_000
+    pd.testing.assert_frame_equal(frames[0], frames[1])

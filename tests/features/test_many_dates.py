@@ -295,27 +295,57 @@ def test_pupil_without_events_and_a_single_date_agree():
     assert row["suspension_count_all"] == 0 and row["days_since_last_suspension"] == 3650
 
 
-def test_the_plans_agree_batch_by_batch_and_written_to_parquet(tmp_path, monkeypatch):
-    from riskscreen.features import _run
+@pytest.mark.parametrize("max_rows, max_grid", [(15, 2**40), (10**6, 2_000)])
+def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
+    tmp_path, monkeypatch, max_rows, max_grid
+):
+    from riskscreen.features import _many_dates, _run
 
-    monkeypatch.setattr(_run, "BATCH_ROWS", 15)  # many batches of pupils, all dates each
+    # many batches of pupils (all dates each): bounded by their rows, or by the memory of
+    # the running totals (pupils x points x measures)
+    monkeypatch.setattr(_run, "BATCH_ROWS", 15)
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", max_rows)
+    monkeypatch.setattr(_many_dates, "RT_GRID_BYTES", max_grid)
     h = _random_histories(11)
     by_date, running = _both_plans(h)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
-    spec = default_spec().select(["suspension_count_1y", "fsm_now", "attendance_rate_1y"])
-    with feature_plan("running_totals"):
-        path = write_features(h, DATES, tmp_path / "X.parquet", spec)
-    written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
-    expected = by_date[written.columns]
-    pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
+    for spec in (default_spec().select(["suspension_count_1y", "fsm_now"]), SPEC):
+        with feature_plan("running_totals"):
+            path = write_features(h, DATES, tmp_path / "X.parquet", spec)
+        written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
+        expected = by_date[written.columns]
+        pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
+
+
+def _with_text_ids(h: LinkedHistories) -> LinkedHistories:
+    """The same histories with pseudonymised (text) pupil identifiers."""
+    frames = {
+        name: t.assign(pupil_id=[f"x{int(v):04d}" for v in t["pupil_id"]]) if "pupil_id" in t else t
+        for name, t in h.tables().items()
+    }
+    custom = {
+        name: (t.assign(pupil_id=[f"x{int(v):04d}" for v in t["pupil_id"]]), source)
+        for name, (t, source) in h.custom.items()
+    }
+    return LinkedHistories(**frames, custom=custom)
+
+
+def test_the_plans_agree_on_text_pupil_ids(monkeypatch):
+    from riskscreen.features import _many_dates
+
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches of text ids
+    h = _with_text_ids(_random_histories(5))
+    by_date, running = _both_plans(h)
+    assert running.index.get_level_values("pupil_id")[0].startswith("x")
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
 
 
 def test_auto_plan_uses_running_totals_for_many_dates_and_large_cohorts(monkeypatch):
     from riskscreen.features import _many_dates
 
-    assert choose_plan("auto", 24, 10**6, "f") == "by_date"  # until it is cheaper
-    monkeypatch.setattr(_many_dates, "AUTO_RUNNING_TOTALS", True)
+    assert choose_plan("auto", 24, 10**6, "f") == "running_totals"
     assert choose_plan("auto", 1, 10**6, "f") == "by_date"
+    assert choose_plan("auto", 5, 10**6, "f") == "by_date"
     assert choose_plan("auto", 24, 10, "f") == "by_date"
     assert choose_plan("auto", 24, 10**6, "f") == "running_totals"
     assert choose_plan("by_date", 24, 10**6, "f") == "by_date"
@@ -323,3 +353,34 @@ def test_auto_plan_uses_running_totals_for_many_dates_and_large_cohorts(monkeypa
         assert choose_plan(None, 1, 10, "f") == "running_totals"
     with pytest.raises(ValueError, match="'plan' parameter of f must be one of"):
         choose_plan("fast", 1, 1, "f")
+    monkeypatch.setattr(_many_dates, "AUTO_RUNNING_TOTALS", False)
+    assert choose_plan("auto", 24, 10**6, "f") == "by_date"
+
+
+def test_doubles_reads_arrow_buffers_with_missing_values_and_offsets():
+    import pyarrow as pa
+
+    from riskscreen.features._run import doubles
+
+    values = [1.5, None, 3.0, None, 5.0, 6.0, None, 8.0, 9.0, None, 11.0]
+    arr = pa.array(values, type=pa.float64())
+    expected = np.array([np.nan if v is None else v for v in values])
+    np.testing.assert_array_equal(doubles(arr), expected)
+    for start in (1, 3, 9):  # slices share the buffers at an offset (not a byte boundary)
+        np.testing.assert_array_equal(doubles(arr.slice(start)), expected[start:])
+        np.testing.assert_array_equal(doubles(arr.slice(start, 2)), expected[start : start + 2])
+    np.testing.assert_array_equal(doubles(pa.array([2.0, 4.0])), [2.0, 4.0])  # no bitmap
+    assert np.isnan(doubles(pa.array([None, None], type=pa.float64()))).all()
+    assert len(doubles(pa.array([None, None]))) == 2  # a column of type null
+
+
+def test_running_totals_on_an_empty_cohort_give_the_empty_matrix(tmp_path):
+    from riskscreen.features import SchoolCohort
+
+    h = _random_histories(3)
+    nobody = SchoolCohort(ncyears=(13, 13))  # the pupils are in Years 5-12 at these dates
+    with feature_plan("running_totals"):
+        X = build_features(h, DATES, SPEC, cohort=nobody)
+        path = write_features(h, DATES, tmp_path / "X.parquet", SPEC, cohort=nobody)
+    assert X.empty and list(X.columns) == [c for c in _both_plans(h, DATES[:1])[0].columns]
+    assert pd.read_parquet(path).empty
