@@ -359,8 +359,10 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         for k in range(n_chunks)
     ]
 
+    buffers = _Buffers()
+
     def prepare(batch) -> None:
-        _prepare_batch(session, comp, batch, dates, positions, points)
+        _prepare_batch(session, comp, batch, dates, positions, points, buffers)
 
     try:
         if output_path is not None:
@@ -424,7 +426,7 @@ def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
 
 
-def _prepare_batch(session, comp, batch, dates, positions, points) -> None:
+def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> None:
     """Register the batch's cohort rows, with every aggregate they read, as ``_rt_cohort``.
 
     In the engine's order (as-of date, then pupil): the cohort's own columns, the
@@ -461,7 +463,8 @@ def _prepare_batch(session, comp, batch, dates, positions, points) -> None:
     columns = {}
     for t in comp.timelines:
         pts, pos = points[t.name]
-        columns.update(_lookups(con, t, batch, pts, pos, row_pupil, row_date, len(uniq)))
+        got = _lookups(con, t, batch, pts, pos, row_pupil, row_date, len(uniq), buffers)
+        columns.update(got)
     if comp.side_ctes:
         con.register("_rt_base", cohort)
         rows = np.full((len(dates), len(uniq)), -1, dtype=np.int64)
@@ -488,7 +491,7 @@ def _prepare_batch(session, comp, batch, dates, positions, points) -> None:
     con.register("_rt_cohort", cohort)
 
 
-def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils) -> dict:
+def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, buffers) -> dict:
     """The values of timeline ``t`` at its points for every cohort row of the batch."""
     info = t.info
     ident = f"e.{quote(info.id)}"
@@ -525,8 +528,9 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils) 
             elif v.null_count:
                 grid = np.bincount(flat, weights=v.is_valid().to_numpy(), minlength=size)
             else:
-                grid = np.bincount(flat, minlength=size).astype(np.float64)
-            grid = grid.reshape(len(pts), width)
+                grid = np.bincount(flat, minlength=size)
+            # (bincount of no rows gives integers)
+            grid = grid.astype(np.float64, copy=False).reshape(len(pts), width)
             np.cumsum(grid, axis=0, out=grid)
             if agg == "COUNT" and not v.null_count:
                 every_row = grid.ravel()
@@ -551,20 +555,40 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils) 
     for name, (point, col) in t.lookups.items():
         if point not in at:  # where each such row's value at this point is in the grids
             at[point] = pos[point][row_date[rows]].astype(np.int64) * width + row_slot[rows]
-        values = grids[col].take(at[point])
         if col in kinds:
+            values = grids[col].take(at[point])
             kind, np_kind, empty = kinds[col]
             if not every:
                 got, values = values, np.full(len(row_pupil), empty, dtype=np.int64)
                 values[rows] = got
             values[values == empty] = np.iinfo(np.int64).min  # NaT: no row yet
             out[name] = pa.array(values.view(np_kind), type=kind, from_pandas=True)
-        else:
-            if not every:
-                got, values = values, np.zeros(len(row_pupil))
-                values[rows] = got
-            out[name] = pa.array(values)
+        else:  # into memory kept from batch to batch (fresh memory costs its page faults)
+            buf = buffers.get(name, len(row_pupil))
+            if every:
+                np.take(grids[col], at[point], out=buf)
+            else:
+                buf.fill(0.0)
+                buf[rows] = np.take(grids[col], at[point], out=buffers.get("", len(rows)))
+            out[name] = pa.Array.from_buffers(pa.float64(), len(buf), [None, pa.py_buffer(buf)])
     return out
+
+
+class _Buffers:
+    """Arrays of doubles reused by every batch, one per name (and a scratch one, "").
+
+    A batch's lookups are written into them and handed to DuckDB without a copy; they
+    are overwritten only by the next batch, once the query reading them has run.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, n: int) -> np.ndarray:
+        arr = self._arrays.get(name)
+        if arr is None or len(arr) < n:
+            arr = self._arrays[name] = np.empty(n)
+        return arr[:n]
 
 
 def _reader(session, sql, batch, rows: int, prepare):
