@@ -315,6 +315,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     the cohort (``_rt_cohort``); its extra CTEs are computed once (``_rt_<name>``).
     """
     con = session.con
+    # the compiled SQL has no ORDER BY: its rows come in the order of the batch's cohort
+    con.execute("SET preserve_insertion_order = true")
     bodies = dict(comp.extra_ctes)
     for name in comp.shared_extra:  # e.g. a school's rate: the same for every batch
         con.execute(
@@ -639,6 +641,13 @@ def _fetch(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFr
         done += got
     from riskscreen.features._run import feature_frame
 
+    if pupil is not None and len(pupil) > 1:  # the engine's order: as-of date, then pupil
+        later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
+        if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
+            raise RuntimeError(
+                "Internal error in the feature engine: the rows of the running totals came "
+                "out of order (expected by as-of date, then pupil). Please report it."
+            )
     return feature_frame(pupil, asof, values, names)
 
 
@@ -649,6 +658,7 @@ def _write(session, sql: str, batches, output_path, prepare) -> None:
     so the final file is the parts' row groups in the order of their places in the
     output (date, then pupil), never more than one date of one batch in memory.
     """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from riskscreen.features._run import _FETCH_ROWS, _row_count_error
@@ -677,7 +687,14 @@ def _write(session, sql: str, batches, output_path, prepare) -> None:
                         buf.append(rb.slice(at, take))
                         at, left, done = at + take, left - take, done + take
                         if left == 0:  # one date of this batch: one row group
-                            part.write_table(pa.Table.from_batches(buf), row_group_size=segs[k][1])
+                            table = pa.Table.from_batches(buf)
+                            if pc.count_distinct(table["as_of_date"]).as_py() != 1:
+                                raise RuntimeError(
+                                    "Internal error in the feature engine: the rows of the "
+                                    "running totals came out of order (expected by as-of "
+                                    "date, then pupil). Please report it."
+                                )
+                            part.write_table(table, row_group_size=segs[k][1])
                             groups.append((segs[k][0], i, k))
                             buf, k = [], k + 1
                             left = segs[k][1] if k < len(segs) else 0

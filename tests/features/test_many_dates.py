@@ -384,3 +384,23 @@ def test_running_totals_on_an_empty_cohort_give_the_empty_matrix(tmp_path):
         path = write_features(h, DATES, tmp_path / "X.parquet", SPEC, cohort=nobody)
     assert X.empty and list(X.columns) == [c for c in _both_plans(h, DATES[:1])[0].columns]
     assert pd.read_parquet(path).empty
+
+
+def test_rows_out_of_order_are_an_internal_error_not_a_silent_shuffle(monkeypatch, tmp_path):
+    import pyarrow as pa
+
+    from riskscreen.features import _many_dates
+
+    reader = _many_dates._reader
+
+    def shuffled(*args, **kwargs):  # the batch's rows, by pupil only
+        table = reader(*args, **kwargs).read_all().sort_by([("pupil_id", "descending")])
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+    monkeypatch.setattr(_many_dates, "_reader", shuffled)
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches, written in parts
+    h = _random_histories(2)
+    with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
+        build_features(h, DATES, default_spec())
+    with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
+        write_features(h, DATES, tmp_path / "X.parquet", default_spec())
