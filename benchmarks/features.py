@@ -202,8 +202,7 @@ def run_case(case: str, folder: Path, dates, memory_limit: str, threads: int, tm
     import duckdb  # imports are not timed: both sides pay the same interpreter start-up
 
     import riskscreen
-    from riskscreen.features import build_features, default_spec, write_features
-    from riskscreen.features._many_dates import feature_plan
+    from riskscreen.features import build_features, default_spec, feature_plan, write_features
 
     if case == "polars":
         import polars as pl

@@ -23,7 +23,10 @@ engine
     in-process over pandas frames or a Parquet folder (:func:`build_features`,
     :func:`write_features`, :class:`FeatureBuilder`); no Python loop runs over
     pupils or events. Memory limit, spill folder and threads come from
-    :func:`riskscreen.config_context`.
+    :func:`riskscreen.config_context`. Many as-of dates pass over the events
+    once (running totals per pupil, looked up at each date and window start)
+    instead of once per date; :func:`feature_plan` forces one plan or the other
+    (both give the same features).
 dataset
     :func:`build_dataset` builds the cohort, X, y (and the protected
     characteristics) together, reading the histories once, into a
@@ -58,6 +61,7 @@ from riskscreen.features._cohort import (
 from riskscreen.features._dataset import Dataset, build_dataset
 from riskscreen.features._default_spec import default_spec
 from riskscreen.features._labels import make_labels, protect_label_report
+from riskscreen.features._many_dates import feature_plan
 from riskscreen.features._outcome import OUTCOMES, CMEDefinition, Outcome
 from riskscreen.features._protected import protected_characteristics
 from riskscreen.features._spec import (
@@ -95,6 +99,7 @@ __all__ = [
     "build_dataset",
     "build_features",
     "default_spec",
+    "feature_plan",
     "feature_sql",
     "make_labels",
     "protect_label_report",

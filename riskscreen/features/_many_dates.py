@@ -83,10 +83,16 @@ _PLAN: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def feature_plan(plan: str):
-    """Force a plan of the feature engine inside a ``with`` block (for tests, benchmarks).
+    """Force a plan of the feature engine inside a ``with`` block.
 
-    ``plan`` is ``"auto"`` (the default), ``"by_date"`` or ``"running_totals"``; both
-    give the same features.
+    ``plan`` is ``"auto"`` (the default: by date for fewer than 6 as-of dates or small
+    cohorts, running totals otherwise), ``"by_date"`` (each as-of date joined with the
+    events in its windows) or ``"running_totals"`` (one pass over the events for all
+    the dates). All give the same features; only time and memory differ.
+
+    >>> from riskscreen.features import build_features, feature_plan  # doctest: +SKIP
+    >>> with feature_plan("by_date"):  # doctest: +SKIP
+    ...     X = build_features(histories, dates)
     """
     check_plan(plan, "feature_plan")
     token = _PLAN.set(plan)

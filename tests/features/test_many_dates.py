@@ -33,9 +33,10 @@ from riskscreen.features import (
     FeatureSpec,
     build_features,
     default_spec,
+    feature_plan,
     write_features,
 )
-from riskscreen.features._many_dates import choose_plan, feature_plan
+from riskscreen.features._many_dates import choose_plan
 
 DATES = pd.to_datetime(["2020-02-29", "2020-03-01", "2021-02-28", "2022-01-10", "2023-06-01"])
 #: window lengths of the specs (and a day either side of them)
