@@ -120,7 +120,12 @@ def write_features(
 
     The out-of-core route for very large cohorts: the rows of
     :func:`build_features` (with ``pupil_id`` and ``as_of_date`` columns, feature
-    columns as doubles) are streamed batch by batch into ``path``. Features
+    columns as doubles) are streamed batch by batch into ``path``. Rows come in
+    the order of :func:`build_features` (as-of date, then pupil) for few as-of
+    dates; for many (the plan of running totals, see :func:`feature_plan`) a batch
+    of pupils at a time, each batch date by date. Every row group then holds one
+    as-of date, so a reader filtering on ``as_of_date`` skips the others; sort by
+    (``as_of_date``, ``pupil_id``) where the order matters. Features
     imputed with ``"median"`` are refused (their median needs the whole column).
     With ``engine="spark"`` (see :func:`build_features`) Spark writes ``path`` as a
     folder of Parquet part files, in no particular row order.

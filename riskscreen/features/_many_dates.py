@@ -48,16 +48,15 @@ It is chosen by :func:`feature_plan` (or ``run_features(..., plan=)``); "auto"
 picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
 :data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
 :data:`RT_BATCH_ROWS` cohort rows and :data:`RT_GRID_BYTES` of running totals.
+Written to Parquet, the batches are streamed one after the other, each date by date
+(one row group per batch and as-of date).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -658,11 +657,12 @@ def _fetch(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFr
 
 
 def _write(session, sql: str, batches, output_path, prepare) -> None:
-    """Write every batch to a part file, then the parts in output order into one Parquet file.
+    """Stream every batch into one Parquet file, one row group per batch and as-of date.
 
-    A batch's rows come date by date; each date's rows are one row group of its part,
-    so the final file is the parts' row groups in the order of their places in the
-    output (date, then pupil), never more than one date of one batch in memory.
+    The rows come a batch of pupils at a time, each batch date by date and pupil by
+    pupil (one batch: the engine's order, as-of date then pupil). Every row group
+    holds one as-of date, so a reader picks dates by the row groups' statistics;
+    one date of one batch is in memory at a time, and nothing is written twice.
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -675,42 +675,35 @@ def _write(session, sql: str, batches, output_path, prepare) -> None:
         session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
         return
     n_rows = sum(n for batch in batches for _, n in batch[3])
-    out_dir = Path(output_path).parent
-    with tempfile.TemporaryDirectory(prefix=".riskscreen_parts_", dir=out_dir) as tmp:
-        groups, paths, done = [], [], 0  # groups: (place in the output, part, row group)
-        for i, batch in enumerate(batches):
+    writer, done = None, 0
+    try:
+        for batch in batches:
             reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
-            paths.append(os.path.join(tmp, f"part{i}.parquet"))
-            segs = [seg for seg in batch[3] if seg[1]]
-            with pq.ParquetWriter(paths[-1], reader.schema) as part:
-                buf, k, left = [], 0, segs[0][1] if segs else 0
-                for rb in reader:
-                    at = 0
-                    while at < rb.num_rows:
-                        if k == len(segs):
-                            raise _row_count_error(done + rb.num_rows - at, n_rows)
-                        take = min(left, rb.num_rows - at)
-                        buf.append(rb.slice(at, take))
-                        at, left, done = at + take, left - take, done + take
-                        if left == 0:  # one date of this batch: one row group
-                            table = pa.Table.from_batches(buf)
-                            if pc.count_distinct(table["as_of_date"]).as_py() != 1:
-                                raise RuntimeError(
-                                    "Internal error in the feature engine: the rows of the "
-                                    "running totals came out of order (expected by as-of "
-                                    "date, then pupil). Please report it."
-                                )
-                            part.write_table(table, row_group_size=segs[k][1])
-                            groups.append((segs[k][0], i, k))
-                            buf, k = [], k + 1
-                            left = segs[k][1] if k < len(segs) else 0
-                if k != len(segs):
-                    raise _row_count_error(done, n_rows)
-        files = [pq.ParquetFile(path) for path in paths]
-        try:
-            with pq.ParquetWriter(str(output_path), files[0].schema_arrow) as writer:
-                for _, i, k in sorted(groups):
-                    writer.write_table(files[i].read_row_group(k))
-        finally:
-            for f in files:
-                f.close()
+            if writer is None:
+                writer = pq.ParquetWriter(str(output_path), reader.schema)
+            sizes = [n for _, n in batch[3] if n]
+            buf, k, left = [], 0, sizes[0] if sizes else 0
+            for rb in reader:
+                at = 0
+                while at < rb.num_rows:
+                    if k == len(sizes):
+                        raise _row_count_error(done + rb.num_rows - at, n_rows)
+                    take = min(left, rb.num_rows - at)
+                    buf.append(rb.slice(at, take))
+                    at, left, done = at + take, left - take, done + take
+                    if left == 0:  # one date of this batch: one row group
+                        table = pa.Table.from_batches(buf)
+                        if pc.count_distinct(table["as_of_date"]).as_py() != 1:
+                            raise RuntimeError(
+                                "Internal error in the feature engine: the rows of the "
+                                "running totals came out of order (expected by as-of "
+                                "date, then pupil). Please report it."
+                            )
+                        writer.write_table(table, row_group_size=sizes[k])
+                        buf, k = [], k + 1
+                        left = sizes[k] if k < len(sizes) else 0
+            if k != len(sizes):
+                raise _row_count_error(done, n_rows)
+    finally:
+        if writer is not None:
+            writer.close()

@@ -300,6 +300,8 @@ def test_pupil_without_events_and_a_single_date_agree():
 def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
     tmp_path, monkeypatch, max_rows, max_grid
 ):
+    import pyarrow.parquet as pq
+
     from riskscreen.features import _many_dates, _run
 
     # many batches of pupils (all dates each): bounded by their rows, or by the memory of
@@ -310,12 +312,21 @@ def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
     h = _random_histories(11)
     by_date, running = _both_plans(h)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    most = 0
     for spec in (default_spec().select(["suspension_count_1y", "fsm_now"]), SPEC):
         with feature_plan("running_totals"):
             path = write_features(h, DATES, tmp_path / "X.parquet", spec)
-        written = pd.read_parquet(path).set_index(["pupil_id", "as_of_date"])
+        # a batch of pupils at a time, date by date: one as-of date per row group
+        meta = pq.ParquetFile(path).metadata
+        col = meta.schema.to_arrow_schema().get_field_index("as_of_date")
+        groups = [meta.row_group(g).column(col).statistics for g in range(meta.num_row_groups)]
+        assert len(groups) == 1 or all(g.min == g.max for g in groups)  # one batch: one group
+        most = max(most, len(groups))
+        written = pd.read_parquet(path).sort_values(["as_of_date", "pupil_id"])
+        written = written.set_index(["pupil_id", "as_of_date"])
         expected = by_date[written.columns]
         pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
+    assert most > len(DATES)  # several batches were written, date by date
 
 
 def _with_text_ids(h: LinkedHistories) -> LinkedHistories:
