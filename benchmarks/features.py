@@ -64,6 +64,7 @@ FULL_SPEC_CASES = (
     "library-by-date",
     "library-running-totals",
     "library-float32",
+    "library-to-parquet",
     "polars",
 )
 EVENT_TABLES = (
