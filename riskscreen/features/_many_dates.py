@@ -319,6 +319,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     its timelines are computed here, batch by batch, and handed to ``sql`` as columns of
     the cohort (``_rt_cohort``); its extra CTEs are computed once (``_rt_<name>``).
     """
+    from riskscreen.features._run import fetch_batches, write_batches
+
     con = session.con
     # the compiled SQL has no ORDER BY: its rows come in the order of the batch's cohort
     con.execute("SET preserve_insertion_order = true")
@@ -373,9 +375,9 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
 
     try:
         if output_path is not None:
-            _write(session, sql, batches, output_path, prepare)
+            write_batches(session, sql, batches, output_path, prepare)
             return output_path
-        return _fetch(session, sql, batches, at, dtype, prepare)
+        return fetch_batches(session, sql, batches, at, dtype, prepare)
     finally:
         for name in ("_rt_cohort", "_rt_pupils") + tuple(
             f"_rt_cal_{t.name}" for t in comp.timelines
@@ -596,114 +598,3 @@ class _Buffers:
         if arr is None or len(arr) < n:
             arr = self._arrays[name] = np.empty(n)
         return arr[:n]
-
-
-def _reader(session, sql, batch, rows: int, prepare):
-    prepare(batch)
-    rel = session.con.sql(sql)
-    to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
-    return to_reader(rows)
-
-
-def _fetch(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFrame:
-    """Copy every batch's rows into one preallocated frame, at their places in the output."""
-    from riskscreen.features._run import _FETCH_ROWS, _row_count_error, doubles
-
-    values = pupil = asof = None
-    names: list[str] = []
-    done = 0
-    for batch in batches:
-        reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
-        if values is None:
-            names = list(reader.schema.names)[2:]
-            values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
-            text_keys = str(reader.schema.field(0).type) in ("string", "large_string")
-            pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
-            asof = np.empty(n_rows, dtype="datetime64[us]")
-        segs = list(batch[3])
-        expected = sum(n for _, n in segs)
-        got = 0
-        for rb in reader:
-            cols = [rb.column(j).to_numpy(zero_copy_only=False) for j in range(2)]
-            cols += [doubles(rb.column(j)) for j in range(2, rb.num_columns)]
-            i = 0
-            while i < rb.num_rows:
-                if not segs:
-                    raise _row_count_error(done + got + rb.num_rows - i, n_rows)
-                start, n = segs[0]
-                take = min(n, rb.num_rows - i)
-                pupil[start : start + take] = cols[0][i : i + take]
-                asof[start : start + take] = cols[1][i : i + take]
-                for j in range(len(names)):
-                    values[start : start + take, j] = cols[j + 2][i : i + take]
-                segs[0] = (start + take, n - take)
-                if n == take:
-                    segs.pop(0)
-                i += take
-                got += take
-        if got != expected:
-            raise _row_count_error(done + got, n_rows)
-        done += got
-    from riskscreen.features._run import feature_frame
-
-    if pupil is not None and len(pupil) > 1:  # the engine's order: as-of date, then pupil
-        later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
-        if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
-            raise RuntimeError(
-                "Internal error in the feature engine: the rows of the running totals came "
-                "out of order (expected by as-of date, then pupil). Please report it."
-            )
-    return feature_frame(pupil, asof, values, names)
-
-
-def _write(session, sql: str, batches, output_path, prepare) -> None:
-    """Stream every batch into one Parquet file, one row group per batch and as-of date.
-
-    The rows come a batch of pupils at a time, each batch date by date and pupil by
-    pupil (one batch: the engine's order, as-of date then pupil). Every row group
-    holds one as-of date, so a reader picks dates by the row groups' statistics;
-    one date of one batch is in memory at a time, and nothing is written twice.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from riskscreen.features._run import _FETCH_ROWS, _row_count_error
-
-    if len(batches) == 1:  # in the engine's order already
-        prepare(batches[0])
-        target = str(output_path).replace("'", "''")
-        session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
-        return
-    n_rows = sum(n for batch in batches for _, n in batch[3])
-    writer, done = None, 0
-    try:
-        for batch in batches:
-            reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
-            if writer is None:
-                writer = pq.ParquetWriter(str(output_path), reader.schema)
-            sizes = [n for _, n in batch[3] if n]
-            buf, k, left = [], 0, sizes[0] if sizes else 0
-            for rb in reader:
-                at = 0
-                while at < rb.num_rows:
-                    if k == len(sizes):
-                        raise _row_count_error(done + rb.num_rows - at, n_rows)
-                    take = min(left, rb.num_rows - at)
-                    buf.append(rb.slice(at, take))
-                    at, left, done = at + take, left - take, done + take
-                    if left == 0:  # one date of this batch: one row group
-                        table = pa.Table.from_batches(buf)
-                        if pc.count_distinct(table["as_of_date"]).as_py() != 1:
-                            raise RuntimeError(
-                                "Internal error in the feature engine: the rows of the "
-                                "running totals came out of order (expected by as-of "
-                                "date, then pupil). Please report it."
-                            )
-                        writer.write_table(table, row_group_size=sizes[k])
-                        buf, k = [], k + 1
-                        left = sizes[k] if k < len(sizes) else 0
-            if k != len(sizes):
-                raise _row_count_error(done, n_rows)
-    finally:
-        if writer is not None:
-            writer.close()

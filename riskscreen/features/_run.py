@@ -131,54 +131,21 @@ def run_features(
         session.set_dates(session.dates)
         return out
     batches = _batches(session)
+
+    def prepare(batch) -> None:
+        _set_batch(session, batch[:3])
+
     if output_path is not None:
-        _write_batches(session, sql, batches, output_path)
+        write_batches(session, sql, batches, output_path, prepare)
         out = output_path
     else:
-        out = _fetch_batches(session, sql, batches, int(n_rows), dtype)
+        out = fetch_batches(session, sql, batches, int(n_rows), dtype, prepare)
     session.set_dates(session.dates)  # the batches pointed asof_dates at a part of them
     return out
 
 
 #: Rows per Arrow record batch when a query's result is copied into the output.
 _FETCH_ROWS = 65_536
-
-
-def _fetch_batches(session: Session, sql: str, batches, n_rows: int, dtype) -> pd.DataFrame:
-    """Run ``sql`` for every batch and copy its rows straight into one preallocated frame.
-
-    The result is one ``dtype`` block (a column-major array, pandas' own layout for a
-    single block) plus the index arrays, allocated once for the ``n_rows`` cohort rows
-    and filled in place a record batch at a time: no per-batch frames, no concat and
-    no conversion copies, so the peak memory is the result plus one record batch.
-    """
-    values = pupil = asof = None
-    names: list[str] = []
-    at = 0
-    for batch in batches:
-        _set_batch(session, batch)
-        rel = session.con.sql(sql)
-        # DuckDB 2 names it to_arrow_reader; older releases fetch_arrow_reader
-        to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
-        reader = to_reader(_FETCH_ROWS)
-        if values is None:
-            names = list(reader.schema.names)[2:]
-            values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
-            text_keys = str(reader.schema.field(0).type) in ("string", "large_string")
-            pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
-            asof = np.empty(n_rows, dtype="datetime64[us]")
-        for rb in reader:
-            n = rb.num_rows
-            if at + n > n_rows:
-                raise _row_count_error(at + n, n_rows)
-            pupil[at : at + n] = rb.column(0).to_numpy(zero_copy_only=False)
-            asof[at : at + n] = rb.column(1).to_numpy(zero_copy_only=False)
-            for j in range(len(names)):
-                values[at : at + n, j] = doubles(rb.column(j + 2))
-            at += n
-    if at != n_rows:
-        raise _row_count_error(at, n_rows)
-    return feature_frame(pupil, asof, values, names)
 
 
 def doubles(arr) -> np.ndarray:
@@ -225,6 +192,13 @@ def _row_count_error(got: int, expected: int) -> RuntimeError:
     )
 
 
+def _order_error() -> RuntimeError:
+    return RuntimeError(
+        "Internal error in the feature engine: the feature rows came out of order (expected "
+        "by as-of date, then pupil). Please report it."
+    )
+
+
 def check_dtype(dtype, owner: str) -> np.dtype:
     try:
         out = np.dtype(dtype)
@@ -263,11 +237,12 @@ _RUNNING_TOTALS_COHORT = [("cohort", "SELECT * FROM _rt_cohort")]
 
 
 def _batches(session: Session) -> list[tuple]:
-    """Split the session's cohort (``_cohort_all``) into batches ``(dates, lo, hi)``.
+    """Split the session's cohort (``_cohort_all``) into batches ``(dates, lo, hi, segments)``.
 
     Dates are grouped while their cohort rows add up to at most :data:`BATCH_ROWS`;
     a date with more rows is split into ranges of ``pupil_id`` (so each query
-    reads only the events of its pupils). Batches come in output order.
+    reads only the events of its pupils). Batches come in output order; ``segments``
+    are the places ``(start, n)`` of their rows in the output, one per as-of date.
     """
     chunks = session.con.execute(
         "SELECT a.as_of_date, COALESCE(k.chunk, 0), COUNT(k.pupil_id), MIN(k.pupil_id), "
@@ -279,17 +254,19 @@ def _batches(session: Session) -> list[tuple]:
     n_chunks: dict = {}
     for date, *_ in chunks:
         n_chunks[date] = n_chunks.get(date, 0) + 1
-    batches, rows = [], 0
+    batches, rows, at = [], 0, 0
     for date, _, n, lo, hi in chunks:
         if n_chunks[date] > 1:
-            batches.append(([date], lo, hi))
+            batches.append(([date], lo, hi, [(at, n)]))
             rows = BATCH_ROWS  # a split date is a batch of its own
         elif batches and batches[-1][1] is None and rows + n <= BATCH_ROWS:
             batches[-1][0].append(date)
+            batches[-1][3].append((at, n))
             rows += n
         else:
-            batches.append(([date], None, None))
+            batches.append(([date], None, None, [(at, n)]))
             rows = n
+        at += n
     return batches
 
 
@@ -301,27 +278,114 @@ def _set_batch(session: Session, batch) -> None:
     )
 
 
-def _write_batches(session: Session, sql: str, batches, output_path) -> None:
-    """Stream every batch's rows into one Parquet file (never all held in memory)."""
+def _reader(session, sql, batch, rows: int, prepare):
+    """Prepare ``batch`` and stream the rows of ``sql`` for it, ``rows`` at a time."""
+    prepare(batch)
+    rel = session.con.sql(sql)
+    to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
+    return to_reader(rows)
+
+
+def fetch_batches(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFrame:
+    """Run ``sql`` for every batch and copy its rows straight into one preallocated frame.
+
+    A batch is ``(dates, lo, hi, segments)``; ``prepare(batch)`` points the session at
+    it, and its rows go to ``segments`` (``(start, n)`` places in the output, one per
+    as-of date, in the order the query gives them). The result is one ``dtype`` block
+    (a column-major array, pandas' own layout for a single block) plus the index
+    arrays, allocated once for the ``n_rows`` cohort rows and filled in place a
+    record batch at a time: no per-batch frames, no concat and no conversion copies,
+    so the peak memory is the result plus one record batch. The rows must come out
+    by as-of date, then pupil, and exactly one per cohort row (else an internal error).
+    """
+    placed = sum(n for batch in batches for _, n in batch[3])
+    if placed != n_rows:
+        raise _row_count_error(placed, n_rows)
+    values = pupil = asof = None
+    names: list[str] = []
+    done = 0
+    for batch in batches:
+        reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
+        if values is None:
+            names = list(reader.schema.names)[2:]
+            values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
+            text_keys = str(reader.schema.field(0).type) in ("string", "large_string")
+            pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
+            asof = np.empty(n_rows, dtype="datetime64[us]")
+        segs = list(batch[3])
+        expected = sum(n for _, n in segs)
+        got = 0
+        for rb in reader:
+            cols = [rb.column(j).to_numpy(zero_copy_only=False) for j in range(2)]
+            cols += [doubles(rb.column(j)) for j in range(2, rb.num_columns)]
+            i = 0
+            while i < rb.num_rows:
+                if not segs:
+                    raise _row_count_error(done + got + rb.num_rows - i, n_rows)
+                start, n = segs[0]
+                take = min(n, rb.num_rows - i)
+                pupil[start : start + take] = cols[0][i : i + take]
+                asof[start : start + take] = cols[1][i : i + take]
+                for j in range(len(names)):
+                    values[start : start + take, j] = cols[j + 2][i : i + take]
+                segs[0] = (start + take, n - take)
+                if n == take:
+                    segs.pop(0)
+                i += take
+                got += take
+        if got != expected:
+            raise _row_count_error(done + got, n_rows)
+        done += got
+    if pupil is not None and len(pupil) > 1:  # the engine's order: as-of date, then pupil
+        later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
+        if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
+            raise _order_error()
+    return feature_frame(pupil, asof, values, names)
+
+
+def write_batches(session, sql: str, batches, output_path, prepare) -> None:
+    """Stream every batch into one Parquet file, one row group per batch and as-of date.
+
+    Batches as in :func:`fetch_batches`. The rows come batch by batch, each batch date
+    by date and pupil by pupil (one batch: written by DuckDB itself). Every row group
+    holds one as-of date, so a reader picks dates by the row groups' statistics; one
+    date of one batch is in memory at a time, and nothing is written twice.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    if len(batches) == 1:
-        _set_batch(session, batches[0])
+    if len(batches) == 1:  # in the engine's order already
+        prepare(batches[0])
         target = str(output_path).replace("'", "''")
         session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
         return
-    writer = None
+    n_rows = sum(n for batch in batches for _, n in batch[3])
+    writer, done = None, 0
     try:
         for batch in batches:
-            _set_batch(session, batch)
-            rel = session.con.sql(sql)
-            # DuckDB 2 names it to_arrow_reader; older releases fetch_arrow_reader
-            to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
-            reader = to_reader(100_000)
+            reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
             if writer is None:
                 writer = pq.ParquetWriter(str(output_path), reader.schema)
-            for record_batch in reader:
-                writer.write_batch(record_batch)
+            sizes = [n for _, n in batch[3] if n]
+            buf, k, left = [], 0, sizes[0] if sizes else 0
+            for rb in reader:
+                at = 0
+                while at < rb.num_rows:
+                    if k == len(sizes):
+                        raise _row_count_error(done + rb.num_rows - at, n_rows)
+                    take = min(left, rb.num_rows - at)
+                    buf.append(rb.slice(at, take))
+                    at, left, done = at + take, left - take, done + take
+                    if left == 0:  # one date of this batch: one row group
+                        table = pa.Table.from_batches(buf)
+                        if pc.count_distinct(table["as_of_date"]).as_py() != 1:
+                            raise _order_error()
+                        writer.write_table(table, row_group_size=sizes[k])
+                        buf, k = [], k + 1
+                        left = sizes[k] if k < len(sizes) else 0
+            if k != len(sizes):
+                raise _row_count_error(done, n_rows)
     finally:
         if writer is not None:
             writer.close()

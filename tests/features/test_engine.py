@@ -717,10 +717,10 @@ def test_a_row_count_mismatch_is_a_loud_internal_error(monkeypatch, wrong):
 
     h = _story()
     dates = [AS_OF, pd.Timestamp("2021-06-14"), pd.Timestamp("2021-11-01")]
-    fetch = _run._fetch_batches
+    fetch = _run.fetch_batches
     monkeypatch.setattr(_run, "BATCH_ROWS", 2)
     monkeypatch.setattr(
-        _run, "_fetch_batches", lambda s, sql, b, n, d: fetch(s, sql, b, n + wrong, d)
+        _run, "fetch_batches", lambda s, sql, b, n, d, p: fetch(s, sql, b, n + wrong, d, p)
     )
     with pytest.raises(RuntimeError, match="one row per cohort row"):
         _run_features(h, dates, default_spec())

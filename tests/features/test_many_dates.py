@@ -401,18 +401,37 @@ def test_running_totals_on_an_empty_cohort_give_the_empty_matrix(tmp_path):
 def test_rows_out_of_order_are_an_internal_error_not_a_silent_shuffle(monkeypatch, tmp_path):
     import pyarrow as pa
 
-    from riskscreen.features import _many_dates
+    from riskscreen.features import _many_dates, _run
 
-    reader = _many_dates._reader
+    reader = _run._reader
 
     def shuffled(*args, **kwargs):  # the batch's rows, by pupil only
         table = reader(*args, **kwargs).read_all().sort_by([("pupil_id", "descending")])
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
-    monkeypatch.setattr(_many_dates, "_reader", shuffled)
+    monkeypatch.setattr(_run, "_reader", shuffled)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches, written in parts
     h = _random_histories(2)
     with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
         build_features(h, DATES, default_spec())
     with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
         write_features(h, DATES, tmp_path / "X.parquet", default_spec())
+
+
+@pytest.mark.parametrize("plan", ["by_date", "running_totals"])
+@pytest.mark.parametrize("change", [-1, 1])
+def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, plan, change):
+    import pyarrow as pa
+
+    from riskscreen.features import _run
+
+    reader = _run._reader
+
+    def wrong(*args, **kwargs):  # a row lost, or one row twice
+        table = reader(*args, **kwargs).read_all()
+        table = table.slice(0, len(table) - 1) if change < 0 else pa.concat_tables([table] * 2)
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+    monkeypatch.setattr(_run, "_reader", wrong)
+    with feature_plan(plan), pytest.raises(RuntimeError, match="one row per cohort row"):
+        build_features(_random_histories(4), DATES, default_spec())
