@@ -560,10 +560,13 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     every = len(rows) == len(row_pupil)
     if every:
         rows = slice(None)
-    out, at = {}, {}
+    out, at, done = {}, {}, {}
     for name, (point, col) in t.lookups.items():
         if point not in at:  # where each such row's value at this point is in the grids
             at[point] = pos[point][row_date[rows]].astype(np.int64) * width + row_slot[rows]
+        if (id(grids[col]), point) in done:  # e.g. counts of rows under several names
+            out[name] = done[(id(grids[col]), point)]
+            continue
         if col in kinds:
             values = grids[col].take(at[point])
             kind, np_kind, empty = kinds[col]
@@ -580,6 +583,7 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
                 buf.fill(0.0)
                 buf[rows] = np.take(grids[col], at[point], out=buffers.get("", len(rows)))
             out[name] = pa.Array.from_buffers(pa.float64(), len(buf), [None, pa.py_buffer(buf)])
+        done[(id(grids[col]), point)] = out[name]
     return out
 
 
