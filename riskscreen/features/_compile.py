@@ -109,10 +109,19 @@ class _Compiler:
         self._n = 0
         self._seen: dict[tuple, str] = {}
         self.starts: dict[str, str] = {}  # column -> SQL of a window start
-        self.materialized: set[str] = set()  # CTEs computed once, however often read
-        self.timelines: list = []  # running totals looked up (plan "running_totals")
+        # plan "running_totals" (riskscreen.features._many_dates): the running totals
+        # looked up, the CTEs run per batch beside them (name, sql, columns) and the
+        # extra CTEs that do not read the cohort (computed once for every batch)
+        self.timelines: list = []
+        self.side_ctes: list[tuple[str, str, list[str]]] = []
+        self.shared_extra: list[str] = []
         # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
         self.inline = False
+
+    def cohort_w_sql(self) -> str:
+        """The cohort with a column per window start the aggregates use (``cohort_w``)."""
+        starts = "".join(f", {sql} AS {col}" for col, sql in sorted(self.starts.items()))
+        return f"SELECT c.*{starts} FROM cohort AS c"
 
     def _ws(self, w) -> str | None:
         """Column of the cohort holding the first day of window ``w`` (None for 'all')."""
@@ -494,8 +503,7 @@ def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: s
         ctes.append(("raw_features", f"SELECT {raw_cols} FROM cohort AS c {' '.join(joins)}"))
         order = " ORDER BY as_of_date, pupil_id"
     # the window starts the aggregates use, known once they are all compiled
-    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
-    ctes = list(cohort_ctes) + [("cohort_w", f"SELECT c.*{starts} FROM cohort AS c")] + ctes
+    ctes = list(cohort_ctes) + [("cohort_w", comp.cohort_w_sql())] + ctes
     outs = []
     for i, (f, _) in enumerate(exprs):
         imp = f.impute_value
@@ -509,10 +517,7 @@ def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: s
                 f"CAST(CASE WHEN r{i} IS NULL THEN 1 ELSE 0 END AS DOUBLE) "
                 f"AS {quote(f.name + '__missing')}"
             )
-    with_sql = ",\n".join(
-        f"{name} AS {'MATERIALIZED ' if name in comp.materialized else ''}({body})"
-        for name, body in ctes
-    )
+    with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes)
     select = ", ".join(["pupil_id", "as_of_date"] + outs)
     sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features{order}"
     return sql, [f for f, _ in exprs], comp

@@ -161,15 +161,15 @@ class _Timeline:
         read it as it is. A filter makes the value missing on the rows it leaves out.
         """
         out: dict[tuple[str, str], str] = {}
-        for agg, value, filt in self.measures:
-            v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
-            key = (f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")
-            out.setdefault(key, f"v{len(out)}")
+        for measure in self.measures:
+            out.setdefault(_value_key(*measure), f"v{len(out)}")
         return out
 
-    def value_of(self, agg: str, value: str, filt: str) -> str:
-        v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
-        return self.values()[(f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")]
+
+def _value_key(agg: str, value: str, filt: str) -> tuple[str, str]:
+    """The value a measure adds up, as a key of :meth:`_Timeline.values`."""
+    v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
+    return (f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")
 
 
 def _count_case(n: str, then: str) -> str:
@@ -419,10 +419,9 @@ def _days(values) -> np.ndarray:
 def _point_positions(con, comp):
     """The as-of dates (days, sorted) and, per cohort column looked up, its day per date."""
     cols = sorted({p for t in comp.timelines for p, _ in t.lookups.values()})
-    starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()) if col in cols)
     frame = con.execute(
-        f"SELECT c.as_of_date{starts} FROM (SELECT DISTINCT as_of_date FROM _cohort_all) AS c "
-        "ORDER BY 1"
+        "WITH cohort AS (SELECT DISTINCT as_of_date FROM _cohort_all), "
+        f"cohort_w AS ({comp.cohort_w_sql()}) SELECT * FROM cohort_w ORDER BY as_of_date"
     ).df()
     dates = _days(frame["as_of_date"])
     return dates, {col: _days(frame[col]) for col in cols}
@@ -478,11 +477,7 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> N
         con.register("_rt_base", cohort)
         rows = np.full((len(dates), len(uniq)), -1, dtype=np.int64)
         rows[row_date, row_pupil] = np.arange(len(cohort))
-        starts = "".join(f", {sql} AS {col}" for col, sql in sorted(comp.starts.items()))
-        with_sql = (
-            "WITH cohort AS (SELECT * FROM _rt_base), "
-            f"cohort_w AS (SELECT c.*{starts} FROM cohort AS c)"
-        )
+        with_sql = f"WITH cohort AS (SELECT * FROM _rt_base), cohort_w AS ({comp.cohort_w_sql()})"
         for name in comp.shared_extra:
             with_sql += f", {name} AS (SELECT * FROM _rt_{name})"
         for name, sql, side_cols in comp.side_ctes:
@@ -508,10 +503,10 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     hi = str(np.datetime64(int(pts[-1]), "D"))
     # the rows of the batch's pupils, each with its bucket (the number of points up to
     # its key) and the values the measures add up; added up per pupil and bucket here
-    values = t.values()
+    value_cols = t.values()
     rows = con.sql(
         f"SELECT p.idx, COALESCE(k.b, 0) AS b, "
-        f"{', '.join(f'{sql} AS {col}' for (sql, _), col in values.items())} "
+        f"{', '.join(f'{sql} AS {col}' for (sql, _), col in value_cols.items())} "
         f"FROM {info.relation} AS e JOIN _rt_pupils AS p ON p.pupil_id = {ident} "
         f"LEFT JOIN {cal} AS k ON k.day = CAST({t.key} AS DATE) WHERE {t.rows} AND "
         f"{t.key} < DATE '{hi}' AND {ident} BETWEEN $lo AND $hi",
@@ -527,7 +522,7 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     grids, kinds, every_row = {}, {}, None
     for agg, value, filt in t.measures:
         col = t.measures[(agg, value, filt)]
-        v = rows[t.value_of(agg, value, filt)]
+        v = rows[value_cols[_value_key(agg, value, filt)]]
         if agg == "COUNT" and not v.null_count and every_row is not None:
             grids[col] = every_row  # the running count of rows, already accumulated
             continue

@@ -114,7 +114,7 @@ def run_features(
     (never held in pandas) and the path is returned. ``dtype`` (``"float64"`` or
     ``"float32"``) is the dtype of the returned frame's columns (not of the Parquet file).
     ``plan`` (``"by_date"``, ``"running_totals"``; None: ``"auto"`` unless set by
-    :func:`riskscreen.features._many_dates.feature_plan`) is how the SQL reads the events.
+    :func:`riskscreen.features.feature_plan`) is how the events are read.
     """
     if getattr(session, "engine", "duckdb") != "duckdb":  # e.g. Spark: one query, no batches
         return session.run_features(spec, output_path=output_path, dtype=dtype)
