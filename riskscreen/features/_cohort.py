@@ -135,18 +135,95 @@ def _end(sources, name: str, alias: str, col: str) -> str:
     return f"{alias}.{col}" if info is None else info.end_sql(alias, "a.as_of_date")
 
 
-def _roll_ctes(sources) -> list[tuple[str, str]]:
+def _counted_interval(info, alias: str) -> tuple[str, str]:
+    """SQL ``(lo, hi)`` of a spell row: it counts on the as-of dates ``a`` with ``lo < a <= hi``.
+
+    ``lo`` is the day its start was known (start date, or ``recorded_date`` if later),
+    ``hi`` the day its end was known (end date, or ``end_recorded_date`` if later;
+    NULL for an open spell). The same condition as ``start < a``, :meth:`SourceInfo.known_sql`
+    and ``end IS NULL OR end >= a`` with :meth:`SourceInfo.end_sql`, written without ``a``.
+    """
+    start, end = f"{alias}.{quote(info.date)}", f"{alias}.{quote(info.end)}"
+    lo = start
+    if info.recorded is not None:
+        lo = f"GREATEST({start}, COALESCE({alias}.{quote(info.recorded)}, {start}))"
+    hi = end
+    if info.end_recorded is not None:
+        hi = f"GREATEST({end}, COALESCE({alias}.{quote(info.end_recorded)}, {end}))"
+    return lo, hi
+
+
+def overlapping_pupils_sql(info: SourceInfo | None, relation: str = "enrolments") -> str:
+    """SQL of ``pupil_id`` of the pupils with two spells of ``relation`` counted on some day.
+
+    Every other pupil has at most one such spell on any as-of date, so their spells
+    open on a date need no ranking (or ``COUNT(DISTINCT pupil_id)``): a window over
+    the spells (sorted by ``lo``) instead of one over every pupil and as-of date.
+    """
+    if info is None:  # the canonical enrolments, without knowledge dates
+        info = SourceInfo(relation, relation, "pupil_id", "entry_date", "leaving_date", {}, ())
+    lo, hi = _counted_interval(info, "en")
+    return (
+        f"SELECT DISTINCT pupil_id FROM (SELECT en.{quote(info.id)} AS pupil_id, {lo} AS lo, "
+        f"MAX(COALESCE({hi}, DATE '9999-12-31')) OVER (PARTITION BY en.{quote(info.id)} "
+        f"ORDER BY {lo} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_hi "
+        f"FROM {relation} AS en) AS s WHERE before_hi > lo"
+    )
+
+
+def open_enrolments_sql(
+    sources, overlapping: str, keep: str | None = None, date_cols: str = ""
+) -> str:
+    """SQL of ``(as_of_date, pupil_id, school_id, entry_date, several)``: every enrolment
+    open (and known) on each as-of date; ``several`` marks the pupils of the relation
+    ``overlapping`` (:func:`overlapping_pupils_sql`), who may have several.
+
+    With ``keep`` each enrolment first takes its pupil's row, and only the rows
+    ``keep`` holds for come out, with the pupil's ``ncyear``: the pupils are joined with the
+    enrolments once, not with every as-of date's roll. ``keep`` reads the as-of date's
+    ``a.as_of_date``, ``a.year`` (its academic year) and ``date_cols`` (``, sql AS
+    name`` over ``as_of_date``), and the pupil's ``en.birth_month``, ``en.has_pupil``,
+    ``en.birth_year`` (academic year of birth) and ``en.year_11_end``: computed once
+    per date and per enrolment, not per row of the roll.
+    """
     leaving = _end(sources, "enrolments", "en", "leaving_date")
+    relation, dates, cols, where = "enrolments", "asof_dates", "", ""
+    if keep is not None:
+        relation = (
+            f"(SELECT e.*, p.birth_month, p.pupil_id IS NOT NULL AS has_pupil, "
+            f"{_ACADEMIC_YEAR.format(d='p.birth_month')} AS birth_year, "
+            f"{end_of_year_11_sql('p.birth_month')} AS year_11_end FROM enrolments "
+            "AS e LEFT JOIN pupils AS p ON p.pupil_id = e.pupil_id)"
+        )
+        dates = (
+            f"(SELECT as_of_date, {_ACADEMIC_YEAR.format(d='as_of_date')} AS year{date_cols} "
+            "FROM asof_dates)"
+        )
+        cols, where = ", a.year - en.birth_year - 5 AS ncyear", f" WHERE {keep}"
+    return (
+        f"SELECT a.as_of_date, en.pupil_id, en.school_id, en.entry_date{cols}, "
+        f"o.pupil_id IS NOT NULL AS several FROM {dates} AS a JOIN {relation} AS en "
+        f"ON en.entry_date < a.as_of_date AND ({leaving} IS NULL "
+        f"OR {leaving} >= a.as_of_date) AND {_known(sources, 'enrolments', 'en')} "
+        f"LEFT JOIN {overlapping} AS o ON o.pupil_id = en.pupil_id{where}"
+    )
+
+
+def _roll_ctes(sources, keep: str | None = None, date_cols: str = "") -> list[tuple[str, str]]:
+    """CTEs ending in ``on_roll(pupil_id, as_of_date, school_id)``, with ``ncyear``
+    and only the rows ``keep`` holds for when given (see :func:`open_enrolments_sql`)."""
+    cols = "pupil_id, as_of_date, school_id" + ("" if keep is None else ", ncyear")
+    # the spell that started last (ties: smallest school_id) where a pupil has several
     return [
+        ("roll_overlaps", overlapping_pupils_sql(sources.get("enrolments"))),
+        ("roll_spells", open_enrolments_sql(sources, "roll_overlaps", keep, date_cols)),
         (
-            "roll_spells",
-            "SELECT a.as_of_date, en.pupil_id, en.school_id, ROW_NUMBER() OVER ("
-            "PARTITION BY en.pupil_id, a.as_of_date ORDER BY en.entry_date DESC, "
-            "en.school_id) AS rn FROM asof_dates AS a JOIN enrolments AS en "
-            f"ON en.entry_date < a.as_of_date AND ({leaving} IS NULL "
-            f"OR {leaving} >= a.as_of_date) AND {_known(sources, 'enrolments', 'en')}",
+            "on_roll",
+            f"SELECT {cols} FROM roll_spells WHERE NOT several UNION ALL SELECT {cols} "
+            f"FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY pupil_id, as_of_date "
+            "ORDER BY entry_date DESC, school_id) AS rn FROM roll_spells WHERE several) AS r "
+            "WHERE rn = 1",
         ),
-        ("on_roll", "SELECT pupil_id, as_of_date, school_id FROM roll_spells WHERE rn = 1"),
     ]
 
 
@@ -232,22 +309,24 @@ class SchoolCohort(Cohort):
         # by NC year and Year 11's end (the members and cohort CTEs of the general
         # case, which join the roll and the pupils twice, give the same rows)
         self.validate()
-        ncy = ncyear_sql("r.as_of_date", "p.birth_month")
-        keep = "TRUE"
+        # the pupils' rows joined with their enrolments before the as-of dates, and
+        # the NC years filtered before the roll is ranked (they depend on pupil and date)
+        ncy = "(a.year - en.birth_year - 5)"  # ncyear_sql, its parts computed once
+        keep, date_cols = "TRUE", ""
         if self.ncyears is not None:
             lo, hi = self.ncyears
-            keep = f"(p.pupil_id IS NULL OR {ncy} BETWEEN {int(lo)} AND {int(hi)})"
+            keep = f"(NOT en.has_pupil OR {ncy} BETWEEN {int(lo)} AND {int(hi)})"
         if self.leaving_within is not None:
-            ends = parse_duration(self.leaving_within).end_sql("r.as_of_date")
-            y11_end = end_of_year_11_sql("p.birth_month")
+            date_cols = f", {parse_duration(self.leaving_within).end_sql('as_of_date')} AS ends"
             keep += (
-                f" AND (p.birth_month IS NULL OR {y11_end} < r.as_of_date OR {y11_end} >= {ends})"
+                " AND (en.birth_month IS NULL OR en.year_11_end < a.as_of_date "
+                "OR en.year_11_end >= a.ends)"
             )
         cohort = (
-            f"SELECT r.pupil_id, r.as_of_date, r.school_id, {ncy} AS ncyear, TRUE AS on_roll "
-            f"FROM on_roll AS r LEFT JOIN pupils AS p ON p.pupil_id = r.pupil_id WHERE {keep}"
+            "SELECT r.pupil_id, r.as_of_date, r.school_id, r.ncyear, TRUE AS on_roll "
+            "FROM on_roll AS r"
         )
-        return [*_roll_ctes(sources or {}), ("cohort", cohort)]
+        return [*_roll_ctes(sources or {}, keep, date_cols), ("cohort", cohort)]
 
     def members(self, sources) -> list[tuple[str, str]]:
         ctes = [("roll_members", "SELECT pupil_id, as_of_date FROM on_roll")]

@@ -336,16 +336,21 @@ class _Compiler:
         name = f"school_{len(self.extra_ctes)}"
         date = f"e.{quote(info.date)}"
         if "school_roll" not in [n for n, _ in self.extra_ctes]:
-            enr = self.sources.info["enrolments"]
-            leaving = enr.end_sql("en", "a.as_of_date")
+            from riskscreen.features._cohort import open_enrolments_sql, overlapping_pupils_sql
+
+            sources = self.sources.info
+            # a pupil counts once per school: only pupils with overlapping spells need
+            # the (costly) distinct count
+            self.extra_ctes.append(
+                ("school_overlaps", overlapping_pupils_sql(sources["enrolments"]))
+            )
             self.extra_ctes.append(
                 (
                     "school_roll",
-                    "SELECT a.as_of_date, en.school_id, COUNT(DISTINCT en.pupil_id) AS n_roll "
-                    "FROM asof_dates AS a JOIN enrolments AS en ON en.entry_date < a.as_of_date "
-                    f"AND ({leaving} IS NULL OR {leaving} >= a.as_of_date) "
-                    f"AND {enr.known_sql('en', 'a.as_of_date')} "
-                    "GROUP BY a.as_of_date, en.school_id",
+                    "SELECT as_of_date, school_id, COUNT(*) FILTER (WHERE NOT several) + "
+                    "COUNT(DISTINCT CASE WHEN several THEN pupil_id END) AS n_roll FROM "
+                    f"({open_enrolments_sql(sources, 'school_overlaps')}) AS en "
+                    "GROUP BY as_of_date, school_id",
                 )
             )
         cond_a = cond.replace("c.as_of_date", "a.as_of_date")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from _feature_histories import AS_OF, histories, on_roll, pupil
@@ -303,3 +304,101 @@ def test_school_cohort_sql_gives_the_rows_of_the_general_cohort_sql(cohort):
             frames.append(s.con.execute(f"WITH {body} SELECT * FROM cohort ORDER BY 2, 1").df())
     assert len(frames[0]) > 1_000
     pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def _roll_reference(enrol: pd.DataFrame, dates) -> pd.DataFrame:
+    """Each pupil's school on each as-of date by the rule, one spell and date at a time."""
+    rows = []
+    for a in dates:
+        e = enrol
+        end = e["leaving_date"].where(~(e["end_recorded_date"] >= a))  # end not known yet: open
+        ok = (
+            (e["entry_date"] < a)
+            & (e["recorded_date"].isna() | (e["recorded_date"] < a))
+            & (end.isna() | (end >= a))
+        )
+        open_ = e[ok].sort_values(["entry_date", "school_id"], ascending=[False, True])
+        for pid, g in open_.groupby("pupil_id"):
+            rows.append((pid, a, g["school_id"].iloc[0], g["pupil_id"].count(), g))
+    return rows
+
+
+def test_roll_and_school_roll_follow_the_rule_with_overlapping_and_late_known_spells():
+    # only pupils whose spells overlap (as known) are ranked by the roll's window and
+    # counted distinctly on a school's roll: single spells, back-to-back moves, overlaps,
+    # ties on entry date and knowledge dates must all give the rule's school and counts
+    from riskscreen.features import Feature, FeatureSpec
+
+    rng = np.random.default_rng(7)
+    dates = pd.to_datetime(["2020-10-05", "2021-01-11", "2021-06-07", "2022-01-10"])
+    days = lambda lo, hi: pd.Timestamp(lo) + pd.Timedelta(days=int(rng.integers(0, hi)))  # noqa: E731
+    rows = []
+    for pid in range(1, 61):
+        entry = days("2019-06-01", 500)
+        for _ in range(int(rng.integers(1, 4))):
+            leave = (
+                None if rng.random() < 0.3 else entry + pd.Timedelta(days=int(rng.integers(0, 700)))
+            )
+            u = rng.random()
+            rows.append(
+                on_roll(
+                    pid,
+                    entry=entry,
+                    school=100 * (len(rows) % 3 + 1),
+                    leaving_date=leave,
+                    leaving_reason=None if leave is None else "transfer",
+                    recorded_date=None
+                    if u < 0.5
+                    else entry + pd.Timedelta(days=int(rng.integers(0, 200))),
+                    end_recorded_date=(
+                        None
+                        if leave is None or u < 0.7
+                        else leave + pd.Timedelta(days=int(rng.integers(0, 200)))
+                    ),
+                )
+            )
+            # next spell: a move after it, on its last day, a tie, or an overlap
+            step = int(rng.choice([-40, 0, 1, 60, 300]))
+            entry = (entry if leave is None else max(entry, leave)) + pd.Timedelta(days=step)
+    excl = [
+        {
+            "pupil_id": int(rng.integers(1, 61)),
+            "start_date": days("2020-01-01", 700),
+            "kind": "suspension",
+            "school_id": int(rng.choice([100, 200, 300])),
+        }
+        for _ in range(80)
+    ]
+    h = histories(
+        pupils=[pupil(p) for p in range(1, 61)], enrolments=rows, exclusions=excl, extract=True
+    )
+    enrol = h.enrolments[h.enrolments["pupil_id"] != 999]
+    expected = _roll_reference(enrol, dates)
+    assert any(n > 1 for *_, n, _ in expected) and any(n == 1 for *_, n, _ in expected)
+    got = build_cohort(h, dates, ncyears=(0, 13))
+    want = pd.Series({(p, a): s for p, a, s, *_ in expected}, name="school_id").rename_axis(
+        ["pupil_id", "as_of_date"]
+    )
+    pd.testing.assert_series_equal(
+        got["school_id"].astype("int64").sort_index(),
+        want.astype("int64").sort_index(),
+        check_names=False,
+        check_index_type=False,
+    )
+    # a school's roll counts each pupil with an open spell there once
+    spec = FeatureSpec(
+        [Feature("rate", "exclusions", "school_rate", "1Y", "rate", where={"kind": "suspension"})]
+    )
+    X = build_features(h, dates, spec, cohort=SchoolCohort(ncyears=(0, 13), leaving_within=None))
+    ex = h.exclusions
+    for (p, a), rate in X["rate"].items():
+        school = want[(p, a)]
+        n_roll = len(
+            {q for q, b, _, _, g in expected if b == a and (g["school_id"] == school).any()}
+        )
+        n_events = (
+            (ex["school_id"] == school)
+            & (ex["start_date"] < a)
+            & (ex["start_date"] >= a - pd.DateOffset(years=1))
+        ).sum()
+        assert rate == pytest.approx(n_events / n_roll), (p, a)
