@@ -158,16 +158,23 @@ def overlapping_pupils_sql(info: SourceInfo | None, relation: str = "enrolments"
 
     Every other pupil has at most one such spell on any as-of date, so their spells
     open on a date need no ranking (or ``COUNT(DISTINCT pupil_id)``): a window over
-    the spells (sorted by ``lo``) instead of one over every pupil and as-of date.
+    the spells instead of one over every pupil and as-of date.
     """
     if info is None:  # the canonical enrolments, without knowledge dates
         info = SourceInfo(relation, relation, "pupil_id", "entry_date", "leaving_date", {}, ())
     lo, hi = _counted_interval(info, "en")
+    ident = quote(info.id)
+    # spells numbered by the day they count from; a later one (b) overlaps an earlier
+    # one (a) when it counts from before a's end and is not empty itself
+    numbered = (
+        f"SELECT en.{ident} AS pupil_id, {lo} AS lo, {hi} AS hi, ROW_NUMBER() OVER "
+        f"(PARTITION BY en.{ident} ORDER BY {lo}, en.school_id, en.entry_date) AS k "
+        f"FROM {relation} AS en"
+    )
     return (
-        f"SELECT DISTINCT pupil_id FROM (SELECT en.{quote(info.id)} AS pupil_id, {lo} AS lo, "
-        f"MAX(COALESCE({hi}, DATE '9999-12-31')) OVER (PARTITION BY en.{quote(info.id)} "
-        f"ORDER BY {lo} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_hi "
-        f"FROM {relation} AS en) AS s WHERE before_hi > lo"
+        f"SELECT DISTINCT a.pupil_id FROM ({numbered}) AS a JOIN ({numbered}) AS b "
+        "ON b.pupil_id = a.pupil_id AND a.k < b.k AND (a.hi IS NULL OR b.lo < a.hi) "
+        "AND (b.hi IS NULL OR b.lo < b.hi)"
     )
 
 

@@ -9,11 +9,13 @@ with all its as-of dates, :func:`run_running_totals`):
 - A *timeline* per source and ordering date: running totals (counts and sums of
   whole numbers), running maxima and minima per pupil in date order, kept only at
   the points that are looked up (the as-of dates and the starts of their
-  windows). DuckDB reads the batch's rows once, each with its *bucket* (the
-  number of points up to its date, from a calendar of days) and the values the
-  measures add up; NumPy adds them up per pupil and bucket (``bincount``) and
+  windows). DuckDB reads the batch's rows once, with their date and the values
+  the measures add up; NumPy gives each row its *bucket* (the number of points
+  up to its date), adds the values up per pupil and bucket (``bincount``) and
   accumulates the buckets (``cumsum``, ``maximum.accumulate``) in a grid of the
-  pupils with rows x points.
+  pupils with rows and the points: pupils x points when the rows come pupil by
+  pupil, points x pupils when they come by date (as a census's attendance does),
+  so that the rows add up into nearby cells either way.
 - Each cohort row then takes its values from the grid at the as-of date and at
   the start of each lookback window (an array lookup), as columns of the cohort
   table the compiled SQL reads (``_rt_cohort``). A windowed count or sum is a
@@ -61,6 +63,7 @@ import re
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskscreen.data._views import quote
 
@@ -156,20 +159,27 @@ class _Timeline:
     def values(self) -> dict[tuple[str, str], str]:
         """The SQL of each value the measures add up, per row: ``(sql, kind) -> column``.
 
-        Sums and counts read a value as a double (whole numbers: exact below 2**53; a
-        count counts the rows where it is not missing); maxima and minima of dates
-        read it as it is. A filter makes the value missing on the rows it leaves out.
+        A sum reads its value as a double, missing as 0 (whole numbers: exact below
+        2**53); a count reads whether its value is there (none for a count of every
+        row); maxima and minima of dates read the date. A filter makes the value
+        missing on the rows it leaves out.
         """
         out: dict[tuple[str, str], str] = {}
         for measure in self.measures:
-            out.setdefault(_value_key(*measure), f"v{len(out)}")
+            key = _value_key(*measure)
+            if key is not None:
+                out.setdefault(key, f"v{len(out)}")
         return out
 
 
-def _value_key(agg: str, value: str, filt: str) -> tuple[str, str]:
-    """The value a measure adds up, as a key of :meth:`_Timeline.values`."""
+def _value_key(agg: str, value: str, filt: str) -> tuple[str, str] | None:
+    """The value a measure adds up, as a key of :meth:`_Timeline.values` (None: every row)."""
     v = value if filt == "TRUE" else f"CASE WHEN {filt} THEN {value} END"
-    return (f"CAST({v} AS DOUBLE)", "number") if agg in _SUMS else (v, "date")
+    if agg == "SUM":
+        return f"COALESCE(CAST({v} AS DOUBLE), 0)", "sum"
+    if agg == "COUNT":
+        return None if v == "1" else (f"({v}) IS NOT NULL", "count")
+    return v, "date"
 
 
 def _count_case(n: str, then: str) -> str:
@@ -331,11 +341,6 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         )
     dates, positions = _point_positions(con, comp)
     points = {t.name: _timeline_points(t, positions) for t in comp.timelines}
-    for t in comp.timelines:  # the bucket of each day: the number of points up to it
-        days = np.arange(points[t.name][0][0], points[t.name][0][-1], dtype=np.int64)
-        bucket = np.searchsorted(points[t.name][0], days, side="right").astype(np.int32)
-        day = pa.array(days.astype("datetime64[D]"), type=pa.date32())
-        con.register(f"_rt_cal_{t.name}", pa.table({"day": day, "b": bucket}))
     per_pupil = max(
         [len(points[t.name][0]) * max(len(t.measures), 1) * 8 for t in comp.timelines] + [1]
     )
@@ -379,9 +384,7 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             return output_path
         return fetch_batches(session, sql, batches, at, dtype, prepare)
     finally:
-        for name in ("_rt_cohort", "_rt_pupils") + tuple(
-            f"_rt_cal_{t.name}" for t in comp.timelines
-        ):
+        for name in ("_rt_cohort", "_rt_pupils"):
             with contextlib.suppress(Exception):
                 con.unregister(name)
         for name in comp.shared_extra:
@@ -499,45 +502,55 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     """The values of timeline ``t`` at its points for every cohort row of the batch."""
     info = t.info
     ident = f"e.{quote(info.id)}"
-    cal = f"_rt_cal_{t.name}"
     hi = str(np.datetime64(int(pts[-1]), "D"))
-    # the rows of the batch's pupils, each with its bucket (the number of points up to
-    # its key) and the values the measures add up; added up per pupil and bucket here
+    # the rows of the batch's pupils with their key's day and the values the measures
+    # add up; their bucket (the number of points up to the key) and the sums per pupil
+    # and bucket are worked out here
     value_cols = t.values()
     rows = con.sql(
-        f"SELECT p.idx, COALESCE(k.b, 0) AS b, "
-        f"{', '.join(f'{sql} AS {col}' for (sql, _), col in value_cols.items())} "
+        f"SELECT p.idx, CAST({t.key} AS DATE) AS day"
+        f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
         f"FROM {info.relation} AS e JOIN _rt_pupils AS p ON p.pupil_id = {ident} "
-        f"LEFT JOIN {cal} AS k ON k.day = CAST({t.key} AS DATE) WHERE {t.rows} AND "
-        f"{t.key} < DATE '{hi}' AND {ident} BETWEEN $lo AND $hi",
+        f"WHERE {t.rows} AND {t.key} < DATE '{hi}' AND {ident} BETWEEN $lo AND $hi",
         params={"lo": batch[1], "hi": batch[2]},
     ).to_arrow_table()
-    # the grids hold only the pupils with rows (most pupils have no social care rows)
     idx = rows["idx"].to_numpy()
+    # the grids hold only the pupils with rows (most pupils have no social care rows);
+    # a pupil's points lie side by side when the rows come pupil by pupil (their sums
+    # then add up nearby), else a point's pupils do (rows by date, e.g. attendance)
     have = np.bincount(idx, minlength=n_pupils) > 0
     slot = np.where(have, np.cumsum(have) - 1, -1)
-    width = int(have.sum())
-    flat = rows["b"].to_numpy().astype(np.int64) * width + slot[idx]
-    size = len(pts) * width
-    grids, kinds, every_row = {}, {}, None
+    width, n_pts = int(have.sum()), len(pts)
+    by_pupil = len(idx) > 1 and np.count_nonzero(idx[1:] == idx[:-1]) * 2 > len(idx)
+    shape, axis = ((width, n_pts), 1) if by_pupil else ((n_pts, width), 0)
+    s_step, b_step = (n_pts, 1) if by_pupil else (1, width)
+    day = rows["day"].combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    bucket = np.searchsorted(pts, day, side="right")  # the number of points up to the day
+    flat = slot[idx].astype(np.int64) * s_step + bucket * b_step
+    size = n_pts * width
+    grids, kinds = {}, {}
     for agg, value, filt in t.measures:
         col = t.measures[(agg, value, filt)]
-        v = rows[value_cols[_value_key(agg, value, filt)]]
-        if agg == "COUNT" and not v.null_count and every_row is not None:
-            grids[col] = every_row  # the running count of rows, already accumulated
+        key = _value_key(agg, value, filt)
+        if (agg, key) in grids:  # e.g. a count of every row under two filters' names
+            grids[col] = grids[(agg, key)]
             continue
+        v = None if key is None else rows[value_cols[key]]
+        if agg == "COUNT" and v is not None and pc.all(v).as_py() is not False:
+            key, v = None, None  # there on every row: the count of every row
+            if (agg, key) in grids:
+                grids[col] = grids[(agg, key)]
+                continue
         if agg in _SUMS:
-            if agg == "SUM":
-                grid = np.bincount(flat, weights=v.fill_null(0).to_numpy(), minlength=size)
-            elif v.null_count:
-                grid = np.bincount(flat, weights=v.is_valid().to_numpy(), minlength=size)
-            else:
+            if v is None:
                 grid = np.bincount(flat, minlength=size)
+            elif agg == "SUM":
+                grid = np.bincount(flat, weights=doubles_of(v), minlength=size)
+            else:
+                grid = np.bincount(flat, weights=ones_of(v), minlength=size)
             # (bincount of no rows gives integers)
-            grid = grid.astype(np.float64, copy=False).reshape(len(pts), width)
-            np.cumsum(grid, axis=0, out=grid)
-            if agg == "COUNT" and not v.null_count:
-                every_row = grid.ravel()
+            grid = grid.astype(np.float64, copy=False).reshape(shape)
+            np.cumsum(grid, axis=axis, out=grid)
         else:  # running maximum or minimum of dates, as their integer values
             raw = np.asarray(v.to_numpy(zero_copy_only=False))
             empty = np.iinfo(np.int64).min if agg == "MAX" else np.iinfo(np.int64).max
@@ -546,19 +559,21 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             (np.maximum if agg == "MAX" else np.minimum).at(
                 grid, flat[known], raw[known].view(np.int64)
             )
-            grid = grid.reshape(len(pts), width)
-            (np.maximum if agg == "MAX" else np.minimum).accumulate(grid, axis=0, out=grid)
+            grid = grid.reshape(shape)
+            (np.maximum if agg == "MAX" else np.minimum).accumulate(grid, axis=axis, out=grid)
             kinds[col] = (v.type, raw.dtype, empty)
-        grids[col] = grid.ravel()
+        grids[col] = grids[(agg, key)] = grid.ravel()
     row_slot = slot[row_pupil]
     rows = np.flatnonzero(row_slot >= 0)  # the cohort rows of pupils with rows
     every = len(rows) == len(row_pupil)
     if every:
         rows = slice(None)
+    else:
+        row_slot = row_slot[rows]
     out, at, done = {}, {}, {}
     for name, (point, col) in t.lookups.items():
         if point not in at:  # where each such row's value at this point is in the grids
-            at[point] = pos[point][row_date[rows]].astype(np.int64) * width + row_slot[rows]
+            at[point] = row_slot.astype(np.int64) * s_step + pos[point][row_date[rows]] * b_step
         if (id(grids[col]), point) in done:  # e.g. counts of rows under several names
             out[name] = done[(id(grids[col]), point)]
             continue
@@ -580,6 +595,16 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             out[name] = pa.Array.from_buffers(pa.float64(), len(buf), [None, pa.py_buffer(buf)])
         done[(id(grids[col]), point)] = out[name]
     return out
+
+
+def doubles_of(arr) -> np.ndarray:
+    """A column of doubles without missing values (sums read missing as 0 in SQL)."""
+    return arr.combine_chunks().to_numpy(zero_copy_only=False)
+
+
+def ones_of(arr) -> np.ndarray:
+    """A column of booleans (whether a value is there) as weights 1.0 and 0.0."""
+    return arr.combine_chunks().to_numpy(zero_copy_only=False).astype(np.float64)
 
 
 class _Buffers:

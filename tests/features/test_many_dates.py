@@ -296,6 +296,34 @@ def test_pupil_without_events_and_a_single_date_agree():
     assert row["suspension_count_all"] == 0 and row["days_since_last_suspension"] == 3650
 
 
+@pytest.mark.parametrize("order", ["pupil_id", "date"])
+def test_running_totals_do_not_depend_on_the_order_of_the_source_rows(monkeypatch, order):
+    # rows that come pupil by pupil add up in a grid of pupils x points, rows by date
+    # (e.g. a census's weekly attendance) in one of points x pupils: the same features
+    from riskscreen.features import _many_dates
+
+    h = _random_histories(5)
+    frames = h.tables()
+    keys = {"attendance": "period_end", "exclusions": "start_date", "social_care": "start_date"}
+    for name, date in keys.items():
+        by = ["pupil_id", date] if order == "pupil_id" else [date, "pupil_id"]
+        frames[name] = frames[name].sort_values(by, kind="stable", ignore_index=True)
+    axes = []  # the running totals accumulate along the points: axis 1 or 0 of the grid
+    real = np.cumsum
+
+    def cumsum(a, axis=None, **kw):
+        axes.append(axis)
+        return real(a, axis=axis, **kw)
+
+    monkeypatch.setattr(_many_dates.np, "cumsum", cumsum)
+    shuffled = LinkedHistories(**frames, custom=h.custom)
+    by_date, running = _both_plans(shuffled)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    with feature_plan("running_totals"):
+        pd.testing.assert_frame_equal(build_features(h, DATES, SPEC), running, check_exact=True)
+    assert (1 if order == "pupil_id" else 0) in axes
+
+
 @pytest.mark.parametrize("max_rows, max_grid", [(15, 2**40), (10**6, 2_000)])
 def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
     tmp_path, monkeypatch, max_rows, max_grid
