@@ -153,8 +153,11 @@ def _counted_interval(info, alias: str) -> tuple[str, str]:
     return lo, hi
 
 
-def overlapping_pupils_sql(info: SourceInfo | None, relation: str = "enrolments") -> str:
-    """SQL of ``pupil_id`` of the pupils with two spells of ``relation`` counted on some day.
+def overlapping_pupils_ctes(
+    info: SourceInfo | None, name: str, relation: str = "enrolments"
+) -> list[tuple[str, str]]:
+    """CTEs ending in ``name(pupil_id)``: the pupils with two spells of ``relation``
+    counted on some day.
 
     Every other pupil has at most one such spell on any as-of date, so their spells
     open on a date need no ranking (or ``COUNT(DISTINCT pupil_id)``): a window over
@@ -164,18 +167,23 @@ def overlapping_pupils_sql(info: SourceInfo | None, relation: str = "enrolments"
         info = SourceInfo(relation, relation, "pupil_id", "entry_date", "leaving_date", {}, ())
     lo, hi = _counted_interval(info, "en")
     ident = quote(info.id)
-    # spells numbered by the day they count from; a later one (b) overlaps an earlier
-    # one (a) when it counts from before a's end and is not empty itself
+    # the spells that count on some day, numbered by the day they count from: if two
+    # overlap, so do two with consecutive numbers (each starts before the end of the one
+    # before it), so one join of each spell with the next finds every such pupil (joined
+    # on the pupil alone: Spark moves the rows by pupil once)
     numbered = (
         f"SELECT en.{ident} AS pupil_id, {lo} AS lo, {hi} AS hi, ROW_NUMBER() OVER "
         f"(PARTITION BY en.{ident} ORDER BY {lo}, en.school_id, en.entry_date) AS k "
-        f"FROM {relation} AS en"
+        f"FROM {relation} AS en WHERE {hi} IS NULL OR {lo} < {hi}"
     )
-    return (
-        f"SELECT DISTINCT a.pupil_id FROM ({numbered}) AS a JOIN ({numbered}) AS b "
-        "ON b.pupil_id = a.pupil_id AND a.k < b.k AND (a.hi IS NULL OR b.lo < a.hi) "
-        "AND (b.hi IS NULL OR b.lo < b.hi)"
-    )
+    return [
+        (f"{name}_spells", numbered),
+        (
+            name,
+            f"SELECT DISTINCT a.pupil_id FROM {name}_spells AS a JOIN {name}_spells AS b "
+            "ON b.pupil_id = a.pupil_id AND b.k - a.k = 1 AND (a.hi IS NULL OR b.lo < a.hi)",
+        ),
+    ]
 
 
 def open_enrolments_sql(
@@ -183,7 +191,7 @@ def open_enrolments_sql(
 ) -> str:
     """SQL of ``(as_of_date, pupil_id, school_id, entry_date, several)``: every enrolment
     open (and known) on each as-of date; ``several`` marks the pupils of the relation
-    ``overlapping`` (:func:`overlapping_pupils_sql`), who may have several.
+    ``overlapping`` (:func:`overlapping_pupils_ctes`), who may have several.
 
     With ``keep`` each enrolment first takes its pupil's row, and only the rows
     ``keep`` holds for come out, with the pupil's ``ncyear``: the pupils are joined with the
@@ -222,7 +230,7 @@ def _roll_ctes(sources, keep: str | None = None, date_cols: str = "") -> list[tu
     cols = "pupil_id, as_of_date, school_id" + ("" if keep is None else ", ncyear")
     # the spell that started last (ties: smallest school_id) where a pupil has several
     return [
-        ("roll_overlaps", overlapping_pupils_sql(sources.get("enrolments"))),
+        *overlapping_pupils_ctes(sources.get("enrolments"), "roll_overlaps"),
         ("roll_spells", open_enrolments_sql(sources, "roll_overlaps", keep, date_cols)),
         (
             "on_roll",

@@ -336,14 +336,12 @@ class _Compiler:
         name = f"school_{len(self.extra_ctes)}"
         date = f"e.{quote(info.date)}"
         if "school_roll" not in [n for n, _ in self.extra_ctes]:
-            from riskscreen.features._cohort import open_enrolments_sql, overlapping_pupils_sql
+            from riskscreen.features._cohort import open_enrolments_sql, overlapping_pupils_ctes
 
             sources = self.sources.info
             # a pupil counts once per school: only pupils with overlapping spells need
             # the (costly) distinct count
-            self.extra_ctes.append(
-                ("school_overlaps", overlapping_pupils_sql(sources["enrolments"]))
-            )
+            self.extra_ctes += overlapping_pupils_ctes(sources["enrolments"], "school_overlaps")
             self.extra_ctes.append(
                 (
                     "school_roll",
