@@ -529,17 +529,18 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     flat = slot[idx].astype(np.int64) * s_step + bucket * b_step
     size = n_pts * width
     grids, kinds = {}, {}
+    by_value: dict = {}  # (agg, value key) -> grid: one grid per value added up
     for agg, value, filt in t.measures:
         col = t.measures[(agg, value, filt)]
         key = _value_key(agg, value, filt)
-        if (agg, key) in grids:  # e.g. a count of every row under two filters' names
-            grids[col] = grids[(agg, key)]
+        if (agg, key) in by_value:  # e.g. a count of every row under two filters' names
+            grids[col] = by_value[(agg, key)]
             continue
         v = None if key is None else rows[value_cols[key]]
         if agg == "COUNT" and v is not None and pc.all(v).as_py() is not False:
             key, v = None, None  # there on every row: the count of every row
-            if (agg, key) in grids:
-                grids[col] = grids[(agg, key)]
+            if (agg, key) in by_value:
+                grids[col] = by_value[(agg, key)]
                 continue
         if agg in _SUMS:
             if v is None:
@@ -562,7 +563,7 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             grid = grid.reshape(shape)
             (np.maximum if agg == "MAX" else np.minimum).accumulate(grid, axis=axis, out=grid)
             kinds[col] = (v.type, raw.dtype, empty)
-        grids[col] = grids[(agg, key)] = grid.ravel()
+        grids[col] = by_value[(agg, key)] = grid.ravel()
     row_slot = slot[row_pupil]
     rows = np.flatnonzero(row_slot >= 0)  # the cohort rows of pupils with rows
     every = len(rows) == len(row_pupil)
