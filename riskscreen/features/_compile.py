@@ -114,6 +114,7 @@ class _Compiler:
         # extra CTEs that do not read the cohort (computed once for every batch)
         self.timelines: list = []
         self.side_ctes: list[tuple[str, str, list[str]]] = []
+        self.side_rows: dict[str, str] = {}  # side CTE -> the rows it reads (if they may be none)
         self.shared_extra: list[str] = []
         # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
         self.inline = False

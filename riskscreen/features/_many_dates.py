@@ -10,21 +10,29 @@ with all its as-of dates, :func:`run_running_totals`):
   whole numbers), running maxima and minima per pupil in date order, kept only at
   the points that are looked up (the as-of dates and the starts of their
   windows). DuckDB reads the batch's rows once, with their date and the values
-  the measures add up; NumPy gives each row its *bucket* (the number of points
-  up to its date), adds the values up per pupil and bucket (``bincount``) and
-  accumulates the buckets (``cumsum``, ``maximum.accumulate``) in a grid of the
-  pupils with rows and the points: pupils x points when the rows come pupil by
-  pupil, points x pupils when they come by date (as a census's attendance does),
-  so that the rows add up into nearby cells either way.
+  the measures add up (a small source is read once for every batch, pupil by
+  pupil, and each batch takes its slice: :data:`RT_SMALL_ROWS`); NumPy gives each
+  row its *bucket* (the number of points up to its date, from a table of days),
+  adds the values up per pupil and bucket (``bincount``) and accumulates the
+  buckets in a grid of the pupils with rows (and one empty slot for the others)
+  and the points: pupils x points when the rows come pupil by pupil, points x
+  pupils when they come by date (as a census's attendance does), so that the rows
+  add up into nearby cells either way. Grids are made one at a time, one per value
+  added up (:meth:`_Timeline.recipes`): a count of a value that is never missing
+  is the count of rows, and a sum of such columns with signs +-1 (possible less
+  absent sessions) is that sum of the columns' grids, so each column is added up
+  once.
 - Each cohort row then takes its values from the grid at the as-of date and at
   the start of each lookback window (an array lookup), as columns of the cohort
-  table the compiled SQL reads (``_rt_cohort``). A windowed count or sum is a
-  difference of two running totals,
+  table the compiled SQL reads (``_rt_cohort``): as floats where the grid's
+  values are whole numbers within +-2**24 (exact, half the memory), else as
+  doubles. A windowed count or sum is a difference of two running totals,
   ``total(before as_of) - total(before as_of - window)``.
 - The few aggregates still joined by date (below) are computed for the batch by
-  their own small queries and aligned to the cohort rows the same way, so the
-  compiled SQL is one projection over the batch's rows, in the engine's order
-  (as-of date, then pupil), with no join and no sort.
+  their own small queries and aligned to the cohort rows the same way (a query
+  over rows there are none of, e.g. spells known late where no spell was, is
+  skipped), so the compiled SQL is one projection over the batch's rows, in the
+  engine's order (as-of date, then pupil), with no join and no sort.
 
 The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
 
@@ -77,6 +85,11 @@ AUTO_RUNNING_TOTALS = True
 #: With AUTO_RUNNING_TOTALS, running totals from this many as-of dates on, for cohorts of
 #: at least this many rows (for fewer dates or rows the plan by date is quicker).
 MANY_DATES, MANY_ROWS = 6, 250_000
+#: Aggregates accumulated as running totals (the others: running maxima and minima).
+_SUMS = ("SUM", "COUNT")
+#: Running maxima and minima (of dates, as integers), and their value before any row.
+_ORDER = {"MAX": np.maximum, "MIN": np.minimum}
+_EMPTY = {"MAX": np.iinfo(np.int64).min, "MIN": np.iinfo(np.int64).max}
 
 _PLAN: contextvars.ContextVar[str] = contextvars.ContextVar(
     "riskscreen_feature_plan", default="auto"
@@ -140,6 +153,8 @@ class _Timeline:
         self.measures: dict[tuple, str] = {}  # (agg, value, filter) -> column
         self.points: dict[str, int] = {}  # column of cohort_w looked up -> number
         self.lookups: dict[str, tuple[str, str]] = {}  # column -> (point column, measure)
+        self.complete: frozenset[str] = frozenset()  # columns never missing (recipes)
+        self.cached = None  # all its rows, in the order of the pupils (small sources)
 
     def measure(self, agg: str, value: str, filt: str) -> str:
         key = (agg, value, filt)
@@ -154,10 +169,43 @@ class _Timeline:
         j = self.points.setdefault(point[2:], len(self.points))
         name = f"{self.name}_{j}_{column}"
         self.lookups[name] = (point[2:], column)
-        return f"c.{name}"
+        agg = next(key[0] for key, col in self.measures.items() if col == column)
+        # running totals of whole numbers below 2**24 come as floats (exact), others as doubles
+        return f"CAST(c.{name} AS DOUBLE)" if agg in _SUMS else f"c.{name}"
 
-    def values(self) -> dict[tuple[str, str], str]:
-        """The SQL of each value the measures add up, per row: ``(sql, kind) -> column``.
+    def recipes(self, complete: frozenset = frozenset()) -> dict[str, tuple]:
+        """How each measure's grid is made: ``measure column -> recipe``.
+
+        ``complete`` holds the source columns (SQL) known to have a value on every row
+        of the timeline. A recipe is ``(agg, value key)`` (:func:`_value_key`; ``None``
+        for a count of every row), or ``("LIN", ((sign, value key), ...))``: a sum of
+        complete columns with signs +-1 (e.g. possible less absent sessions) is that
+        sum of their running totals, so each column is added up once.
+        """
+        out = {}
+        for (agg, value, filt), col in self.measures.items():
+            key = _value_key(agg, value, filt)
+            terms = _linear_terms(value) if filt == "TRUE" else None
+            whole = terms is not None and all(c in complete for _, c in terms)
+            if agg == "COUNT" and whole:
+                key = None  # there on every row: the count of every row
+            if agg == "SUM" and whole and len(terms) > 1:
+                out[col] = ("LIN", tuple((s, _value_key("SUM", c, "TRUE")) for s, c in terms))
+            else:
+                out[col] = (agg, key)
+        return out
+
+    def candidates(self) -> list[str]:
+        """The source columns whose completeness would simplify the recipes."""
+        out: dict[str, None] = {}
+        for agg, value, filt in self.measures:
+            terms = _linear_terms(value) if filt == "TRUE" and agg in _SUMS else None
+            for _, c in terms or ():
+                out[c] = None
+        return list(out)
+
+    def values(self, recipes: dict[str, tuple]) -> dict[tuple[str, str], str]:
+        """The SQL of each value the recipes add up, per row: ``(sql, kind) -> column``.
 
         A sum reads its value as a double, missing as 0 (whole numbers: exact below
         2**53); a count reads whether its value is there (none for a count of every
@@ -165,11 +213,28 @@ class _Timeline:
         missing on the rows it leaves out.
         """
         out: dict[tuple[str, str], str] = {}
-        for measure in self.measures:
-            key = _value_key(*measure)
-            if key is not None:
-                out.setdefault(key, f"v{len(out)}")
+        for agg, key in recipes.values():
+            for k in [s_k[1] for s_k in key] if agg == "LIN" else [key]:
+                if k is not None:
+                    out.setdefault(k, f"v{len(out)}")
         return out
+
+
+#: A term of a sum of columns (as :func:`riskscreen.features._compile.quantity_sql` writes it)
+_TERM = re.compile(r'\s*([+-]?)\s*(e\."(?:[^"]|"")*")\s*')
+
+
+def _linear_terms(value: str) -> tuple[tuple[int, str], ...] | None:
+    """A column or a sum of columns with signs +-1 as ``((sign, column), ...)``; else None."""
+    body = value[1:-1] if value.startswith("(") and value.endswith(")") else value
+    terms, at = [], 0
+    while at < len(body):
+        m = _TERM.match(body, at)
+        if m is None or (terms and not m.group(1)) or m.end() == at:
+            return None
+        terms.append((-1 if m.group(1) == "-" else 1, m.group(2)))
+        at = m.end()
+    return tuple(terms) or None
 
 
 def _value_key(agg: str, value: str, filt: str) -> tuple[str, str] | None:
@@ -294,6 +359,7 @@ def _source_parts(comp, src: str, parts: list[dict]):
         relation = f"(SELECT * FROM {info.relation} AS e WHERE {rows})"
         sql = comp.join_cte(src, late_parts, relation)
         side.append((f"{alias}_late{i}", sql, [p["alias"] for p in late_parts]))
+        comp.side_rows[f"{alias}_late{i}"] = relation
     if fallback:
         side.append((f"{alias}_fb", comp.join_cte(src, fallback), [p["alias"] for p in fallback]))
     return [f"{exprs[p['alias']]} AS {p['alias']}" for p in parts], side
@@ -316,10 +382,11 @@ def running_total_parts(comp) -> tuple[list[str], list[tuple[str, str, list[str]
 #: Cohort rows per batch of pupils (all their dates): bounds the cohort, lookup and
 #: output rows a batch holds at once.
 RT_BATCH_ROWS = 1_000_000
-#: Bytes of the running totals of one timeline for one batch (pupils x points x
-#: measures, 8 bytes each): bounds the pupils of a batch when there are many points.
+#: Bytes of one grid of running totals for one batch (pupils x points, 8 bytes each;
+#: grids are made one at a time): bounds the pupils of a batch when there are many points.
 RT_GRID_BYTES = 512 * 2**20
-_SUMS = ("SUM", "COUNT")
+#: Sources with at most this many rows (in their timelines) are read once, not per batch.
+RT_SMALL_ROWS = 2_000_000
 
 
 def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.float64):
@@ -341,9 +408,7 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         )
     dates, positions = _point_positions(con, comp)
     points = {t.name: _timeline_points(t, positions) for t in comp.timelines}
-    per_pupil = max(
-        [len(points[t.name][0]) * max(len(t.measures), 1) * 8 for t in comp.timelines] + [1]
-    )
+    per_pupil = max([len(points[t.name][0]) * 8 for t in comp.timelines] + [1])  # one grid
     pupils = con.sql(
         "SELECT pupil_id, COUNT(*) AS n FROM _cohort_all GROUP BY pupil_id ORDER BY pupil_id"
     ).to_arrow_table()
@@ -369,14 +434,30 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             ids[int(bounds[k])].as_py(),
             ids[int(bounds[k + 1]) - 1].as_py(),
             segments[k],
+            (int(bounds[k]), int(bounds[k + 1])),  # the batch's pupils: ids[lo:hi]
         )
         for k in range(n_chunks)
     ]
+    # each timeline: its columns never missing, and, for a small source, its rows read
+    # once, pupil by pupil, each batch taking its slice (instead of a query per batch)
+    con.register("_rt_all", pa.table({"pupil_id": ids, "idx": np.arange(len(ids), dtype=np.int32)}))
+    try:
+        for t in comp.timelines:
+            t.complete, n = _survey(con, t, points[t.name][0])
+            t.cached = _all_rows(con, t, points[t.name][0]) if n <= RT_SMALL_ROWS else None
+    finally:
+        con.unregister("_rt_all")
+    # the side CTEs over rows there are none of (e.g. spells known late) need no query
+    no_rows = {
+        name
+        for name, relation in comp.side_rows.items()
+        if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
+    }
 
     buffers = _Buffers()
 
     def prepare(batch) -> None:
-        _prepare_batch(session, comp, batch, dates, positions, points, buffers)
+        _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows)
 
     try:
         if output_path is not None:
@@ -384,6 +465,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             return output_path
         return fetch_batches(session, sql, batches, at, dtype, prepare)
     finally:
+        for t in comp.timelines:
+            t.cached = None
         for name in ("_rt_cohort", "_rt_pupils"):
             with contextlib.suppress(Exception):
                 con.unregister(name)
@@ -430,6 +513,40 @@ def _point_positions(con, comp):
     return dates, {col: _days(frame[col]) for col in cols}
 
 
+def _survey(con, t: _Timeline, pts: np.ndarray) -> tuple[frozenset[str], int]:
+    """The columns of :meth:`_Timeline.candidates` with a value on every row of ``t``, and
+    the number of its rows."""
+    columns = t.candidates()
+    hi = str(np.datetime64(int(pts[-1]), "D"))
+    n, *missing = con.execute(
+        f"SELECT COUNT(*){''.join(f', COUNT(*) FILTER (WHERE {c} IS NULL)' for c in columns)} "
+        f"FROM {t.info.relation} AS e WHERE {t.rows} AND {t.key} < DATE '{hi}'"
+    ).fetchall()[0]
+    return frozenset(c for c, k in zip(columns, missing, strict=True) if k == 0), int(n)
+
+
+def _rows_sql(t: _Timeline, pts: np.ndarray, pupils: str, where: str = "") -> str:
+    """The rows of ``t`` of the pupils in table ``pupils`` with their number there (idx),
+    their key's day and the values the grids add up (:meth:`_Timeline.values`)."""
+    ident = f"e.{quote(t.info.id)}"
+    hi = str(np.datetime64(int(pts[-1]), "D"))
+    value_cols = t.values(t.recipes(t.complete))
+    return (
+        f"SELECT p.idx, CAST({t.key} AS DATE) AS day"
+        f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
+        f"FROM {t.info.relation} AS e JOIN {pupils} AS p ON p.pupil_id = {ident} "
+        f"WHERE {t.rows} AND {t.key} < DATE '{hi}'{where}"
+    )
+
+
+def _all_rows(con, t: _Timeline, pts: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+    """All the rows of ``t`` (:func:`_rows_sql`) in the order of the pupils, and their idx."""
+    rows = con.sql(_rows_sql(t, pts, "_rt_all")).to_arrow_table()
+    idx = rows["idx"].to_numpy()
+    order = np.argsort(idx, kind="stable")
+    return rows.take(order), idx[order]
+
+
 def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     """A timeline's points (days, sorted) and, per point column, each date's point number."""
     used = sorted({p for p, _ in t.lookups.values()})
@@ -437,7 +554,7 @@ def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
 
 
-def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> None:
+def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows) -> None:
     """Register the batch's cohort rows, with every aggregate they read, as ``_rt_cohort``.
 
     In the engine's order (as-of date, then pupil): the cohort's own columns, the
@@ -461,6 +578,12 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> N
     ).to_arrow_table()
     pupil = cohort["pupil_id"].to_numpy(zero_copy_only=False)
     uniq, row_pupil = np.unique(pupil, return_inverse=True)
+    lo, hi = batch[4]
+    if len(uniq) != hi - lo or (len(uniq) and (uniq[0] != batch[1] or uniq[-1] != batch[2])):
+        raise RuntimeError(  # the slices of the rows read once rely on it
+            "Internal error in the feature engine: a batch's pupils are not the range of "
+            "pupils it was given. Please report it."
+        )
     row_date = np.searchsorted(dates, _days(cohort["as_of_date"].to_numpy()))
     con.register(
         "_rt_pupils",
@@ -476,14 +599,19 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> N
         pts, pos = points[t.name]
         got = _lookups(con, t, batch, pts, pos, row_pupil, row_date, len(uniq), buffers)
         columns.update(got)
-    if comp.side_ctes:
+    for name, _, side_cols in comp.side_ctes:
+        if name in no_rows:  # e.g. no spell known late: nothing to add to the running totals
+            for col in side_cols:
+                columns[f"{name}_{col}"] = pa.nulls(len(cohort), pa.float64())
+    side_ctes = [side for side in comp.side_ctes if side[0] not in no_rows]
+    if side_ctes:
         con.register("_rt_base", cohort)
         rows = np.full((len(dates), len(uniq)), -1, dtype=np.int64)
         rows[row_date, row_pupil] = np.arange(len(cohort))
         with_sql = f"WITH cohort AS (SELECT * FROM _rt_base), cohort_w AS ({comp.cohort_w_sql()})"
         for name in comp.shared_extra:
             with_sql += f", {name} AS (SELECT * FROM _rt_{name})"
-        for name, sql, side_cols in comp.side_ctes:
+        for name, sql, side_cols in side_ctes:
             got = con.sql(f"{with_sql} {sql}").to_arrow_table()
             d = np.searchsorted(dates, _days(got["as_of_date"].to_numpy()))
             p = np.searchsorted(uniq, got["pupil_id"].to_numpy(zero_copy_only=False))
@@ -500,48 +628,68 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers) -> N
 
 def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, buffers) -> dict:
     """The values of timeline ``t`` at its points for every cohort row of the batch."""
-    info = t.info
-    ident = f"e.{quote(info.id)}"
-    hi = str(np.datetime64(int(pts[-1]), "D"))
-    # the rows of the batch's pupils with their key's day and the values the measures
-    # add up; their bucket (the number of points up to the key) and the sums per pupil
-    # and bucket are worked out here
-    value_cols = t.values()
-    rows = con.sql(
-        f"SELECT p.idx, CAST({t.key} AS DATE) AS day"
-        f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
-        f"FROM {info.relation} AS e JOIN _rt_pupils AS p ON p.pupil_id = {ident} "
-        f"WHERE {t.rows} AND {t.key} < DATE '{hi}' AND {ident} BETWEEN $lo AND $hi",
-        params={"lo": batch[1], "hi": batch[2]},
-    ).to_arrow_table()
-    idx = rows["idx"].to_numpy()
-    # the grids hold only the pupils with rows (most pupils have no social care rows);
-    # a pupil's points lie side by side when the rows come pupil by pupil (their sums
-    # then add up nearby), else a point's pupils do (rows by date, e.g. attendance)
-    have = np.bincount(idx, minlength=n_pupils) > 0
-    slot = np.where(have, np.cumsum(have) - 1, -1)
-    width, n_pts = int(have.sum()), len(pts)
+    # the rows of the batch's pupils with their key's day and the values the grids add
+    # up (a slice of the rows read once, for a small source); their bucket (the number
+    # of points up to the key) and the sums per pupil and bucket are worked out here
+    recipes = t.recipes(t.complete)
+    value_cols = t.values(recipes)
+    if t.cached is not None:
+        lo, hi = batch[4]
+        every, idx = t.cached
+        start, stop = np.searchsorted(idx, [lo, hi])
+        rows, idx = every.slice(start, stop - start), (idx[start:stop] - lo).astype(np.int32)
+    else:
+        ident = f"e.{quote(t.info.id)}"
+        rows = con.sql(
+            _rows_sql(t, pts, "_rt_pupils", f" AND {ident} BETWEEN $lo AND $hi"),
+            params={"lo": batch[1], "hi": batch[2]},
+        ).to_arrow_table()
+        idx = rows["idx"].to_numpy()
+    columns = {key: rows[col] for key, col in value_cols.items()}
+    day = rows["day"]
+    del rows  # each column is let go once its grid is built
+    # the grids hold only the pupils with rows (most pupils have no social care rows) and
+    # one slot of nothing, where the others look up; a pupil's points lie side by side
+    # when the rows come pupil by pupil (their sums then add up nearby), else a point's
+    # pupils do (rows by date, e.g. attendance)
+    have = np.zeros(n_pupils, dtype=bool)
+    have[idx] = True
+    width = int(np.count_nonzero(have))
+    if width == n_pupils:  # every pupil has rows: slots are the pupils' numbers
+        slot, cells = None, width
+    else:
+        slot, cells = np.where(have, np.cumsum(have) - 1, width), width + 1
+    n_pts = len(pts)
     by_pupil = len(idx) > 1 and np.count_nonzero(idx[1:] == idx[:-1]) * 2 > len(idx)
-    shape, axis = ((width, n_pts), 1) if by_pupil else ((n_pts, width), 0)
-    s_step, b_step = (n_pts, 1) if by_pupil else (1, width)
-    day = rows["day"].combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
-    bucket = np.searchsorted(pts, day, side="right")  # the number of points up to the day
-    flat = slot[idx].astype(np.int64) * s_step + bucket * b_step
-    size = n_pts * width
-    grids, kinds = {}, {}
-    by_value: dict = {}  # (agg, value key) -> grid: one grid per value added up
-    for agg, value, filt in t.measures:
-        col = t.measures[(agg, value, filt)]
-        key = _value_key(agg, value, filt)
-        if (agg, key) in by_value:  # e.g. a count of every row under two filters' names
-            grids[col] = by_value[(agg, key)]
-            continue
-        v = None if key is None else rows[value_cols[key]]
-        if agg == "COUNT" and v is not None and pc.all(v).as_py() is not False:
-            key, v = None, None  # there on every row: the count of every row
-            if (agg, key) in by_value:
-                grids[col] = by_value[(agg, key)]
-                continue
+    shape = (cells, n_pts) if by_pupil else (n_pts, cells)
+    s_step, b_step = (n_pts, 1) if by_pupil else (1, cells)
+    day = day.combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    flat = (idx.astype(np.int64) if slot is None else slot[idx]) * s_step
+    flat += _buckets(pts, day) * b_step
+    del idx, day
+    size = n_pts * cells
+    # a count whose value is there on every row of this batch is the count of every row
+    for col, (agg, key) in list(recipes.items()):
+        if agg == "COUNT" and key is not None and pc.all(columns[key]).as_py() is not False:
+            recipes[col] = ("COUNT", None)
+    # the values each grid reads: let go after their last grid (or now, if none reads them)
+    uses = dict.fromkeys(columns, 0)
+    for agg, key in set(recipes.values()):
+        for k in [k for _, k in key] if agg == "LIN" else [key]:
+            if k is not None:
+                uses[k] += 1
+    for key in [key for key, n in uses.items() if not n]:
+        del columns[key]
+
+    date_kinds: dict = {}  # value key -> (Arrow type, NumPy type) of dates
+
+    def add_up(agg: str, key) -> np.ndarray:
+        """The grid of running totals (or maxima, minima) of one value (None: of rows)."""
+        v = None if key is None else columns[key]
+        if key is not None:
+            uses[key] -= 1
+            if not uses[key]:  # its last grid
+                del columns[key]
         if agg in _SUMS:
             if v is None:
                 grid = np.bincount(flat, minlength=size)
@@ -551,51 +699,86 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
                 grid = np.bincount(flat, weights=ones_of(v), minlength=size)
             # (bincount of no rows gives integers)
             grid = grid.astype(np.float64, copy=False).reshape(shape)
-            np.cumsum(grid, axis=axis, out=grid)
-        else:  # running maximum or minimum of dates, as their integer values
-            raw = np.asarray(v.to_numpy(zero_copy_only=False))
-            empty = np.iinfo(np.int64).min if agg == "MAX" else np.iinfo(np.int64).max
-            grid = np.full(size, empty, dtype=np.int64)
-            known = ~np.isnat(raw)
-            (np.maximum if agg == "MAX" else np.minimum).at(
-                grid, flat[known], raw[known].view(np.int64)
-            )
-            grid = grid.reshape(shape)
-            (np.maximum if agg == "MAX" else np.minimum).accumulate(grid, axis=axis, out=grid)
-            kinds[col] = (v.type, raw.dtype, empty)
-        grids[col] = by_value[(agg, key)] = grid.ravel()
-    row_slot = slot[row_pupil]
-    rows = np.flatnonzero(row_slot >= 0)  # the cohort rows of pupils with rows
-    every = len(rows) == len(row_pupil)
-    if every:
-        rows = slice(None)
-    else:
-        row_slot = row_slot[rows]
-    out, at, done = {}, {}, {}
-    for name, (point, col) in t.lookups.items():
-        if point not in at:  # where each such row's value at this point is in the grids
-            at[point] = row_slot.astype(np.int64) * s_step + pos[point][row_date[rows]] * b_step
-        if (id(grids[col]), point) in done:  # e.g. counts of rows under several names
-            out[name] = done[(id(grids[col]), point)]
-            continue
-        if col in kinds:
-            values = grids[col].take(at[point])
-            kind, np_kind, empty = kinds[col]
-            if not every:
-                got, values = values, np.full(len(row_pupil), empty, dtype=np.int64)
-                values[rows] = got
-            values[values == empty] = np.iinfo(np.int64).min  # NaT: no row yet
-            out[name] = pa.array(values.view(np_kind), type=kind, from_pandas=True)
-        else:  # into memory kept from batch to batch (fresh memory costs its page faults)
-            buf = buffers.get(name, len(row_pupil))
-            if every:
-                np.take(grids[col], at[point], out=buf)
+            _accumulate(np.add, grid, by_pupil)
+            return grid.ravel()
+        raw = np.asarray(v.to_numpy(zero_copy_only=False))
+        date_kinds[key] = (v.type, raw.dtype)
+        grid = np.full(size, _EMPTY[agg], dtype=np.int64)
+        known = ~np.isnat(raw)
+        _ORDER[agg].at(grid, flat[known], raw[known].view(np.int64))
+        _accumulate(_ORDER[agg], grid.reshape(shape), by_pupil)
+        return grid
+
+    lookups: dict[tuple, list] = {}  # recipe -> [(name, point)], point by point
+    for name, (point, col) in sorted(t.lookups.items(), key=lambda item: item[1][0]):
+        lookups.setdefault(recipes[col], []).append((name, point))
+    # the grids of sums of columns, from the grids of their columns (kept until then)
+    bases = {k for agg, key in lookups if agg == "LIN" for _, k in key}
+    kept = {k: add_up("SUM", k) for k in bases}
+    # where each cohort row's values are in the grids (pupils without rows: the empty slot)
+    row_slot = (row_pupil if slot is None else slot[row_pupil]).astype(np.int64) * s_step
+    at: dict = {}  # point -> positions of the cohort rows in the grids
+    out = {}
+    for (agg, key), names in sorted(lookups.items(), key=lambda item: item[0][0] == "LIN"):
+        if agg == "LIN":
+            grid = np.zeros(size)
+            for sign, k in key:
+                (np.add if sign > 0 else np.subtract)(grid, kept[k], out=grid)
+            agg = "SUM"
+        elif agg == "SUM" and key in kept:
+            grid = kept[key]
+        else:
+            grid = add_up(agg, key)
+        if agg in _SUMS and grid.min() >= -(2**24) and grid.max() <= 2**24:
+            grid = grid.astype(np.float32)  # whole numbers: exact as floats, half the memory
+        done: dict = {}  # point -> the values there (names of the same grid and point share)
+        for name, point in names:
+            if point in done:
+                out[name] = done[point]
+                continue
+            if point not in at:
+                at[point] = np.add(row_slot, pos[point][row_date] * b_step)
+            if agg in _SUMS:  # into memory kept from batch to batch (no fresh page faults)
+                buf = buffers.get(name, len(row_pupil), grid.dtype)
+                np.take(grid, at[point], out=buf)
+                kind = pa.float32() if grid.dtype == np.float32 else pa.float64()
+                values = pa.Array.from_buffers(kind, len(buf), [None, pa.py_buffer(buf)])
             else:
-                buf.fill(0.0)
-                buf[rows] = np.take(grids[col], at[point], out=buffers.get("", len(rows)))
-            out[name] = pa.Array.from_buffers(pa.float64(), len(buf), [None, pa.py_buffer(buf)])
-        done[(id(grids[col]), point)] = out[name]
-    return out
+                got = grid.take(at[point])
+                got[got == _EMPTY[agg]] = np.iinfo(np.int64).min  # NaT: no row yet
+                kind, np_kind = date_kinds[key]
+                values = pa.array(got.view(np_kind), type=kind, from_pandas=True)
+            out[name] = done[point] = values
+        del grid
+    return {name: out[name] for name in t.lookups}
+
+
+def _buckets(pts: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Each day's bucket: the number of points up to it (``searchsorted(pts, day, "right")``).
+
+    Read from a table of the days between the first and the last (a lookup per row rather
+    than a binary search: 18 ms against 300 ms for 8.5M rows and 96 points).
+    """
+    if not len(day):
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(day.min()), int(day.max())
+    if hi - lo > 4 * len(day) + 100_000:  # a few rows over a long span: search
+        return np.searchsorted(pts, day, side="right")
+    table = np.searchsorted(pts, np.arange(lo, hi + 1), side="right")
+    return table[day - lo]
+
+
+def _accumulate(ufunc, grid: np.ndarray, by_pupil: bool) -> None:
+    """Accumulate ``grid`` in place along its points (axis 1 by pupil, else axis 0).
+
+    Along axis 0 the rows are added one after the other: a pass over contiguous memory
+    each, three times quicker than ``ufunc.accumulate`` reading columns with a stride.
+    """
+    if by_pupil:
+        ufunc.accumulate(grid, axis=1, out=grid)
+        return
+    for i in range(1, len(grid)):
+        ufunc(grid[i], grid[i - 1], out=grid[i])
 
 
 def doubles_of(arr) -> np.ndarray:
@@ -609,7 +792,7 @@ def ones_of(arr) -> np.ndarray:
 
 
 class _Buffers:
-    """Arrays of doubles reused by every batch, one per name (and a scratch one, "").
+    """Arrays of numbers (doubles or floats) reused by every batch, one per name.
 
     A batch's lookups are written into them and handed to DuckDB without a copy; they
     are overwritten only by the next batch, once the query reading them has run.
@@ -618,8 +801,8 @@ class _Buffers:
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, n: int) -> np.ndarray:
+    def get(self, name: str, n: int, dtype=np.float64) -> np.ndarray:
         arr = self._arrays.get(name)
-        if arr is None or len(arr) < n:
-            arr = self._arrays[name] = np.empty(n)
+        if arr is None or len(arr) < n or arr.dtype != dtype:
+            arr = self._arrays[name] = np.empty(n, dtype=dtype)
         return arr[:n]

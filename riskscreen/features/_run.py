@@ -347,7 +347,8 @@ def write_batches(session, sql: str, batches, output_path, prepare) -> None:
     """Stream every batch into one Parquet file, one row group per batch and as-of date.
 
     Batches as in :func:`fetch_batches`. The rows come batch by batch, each batch date
-    by date and pupil by pupil (one batch: written by DuckDB itself). Every row group
+    by date and pupil by pupil (one batch: written by DuckDB itself), and are encoded on a
+    thread of their own (:class:`_ThreadedWriter`). Every row group
     holds one as-of date, so a reader picks dates by the row groups' statistics; one
     date of one batch is in memory at a time, and nothing is written twice.
     """
@@ -366,7 +367,7 @@ def write_batches(session, sql: str, batches, output_path, prepare) -> None:
         for batch in batches:
             reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
             if writer is None:
-                writer = pq.ParquetWriter(str(output_path), reader.schema)
+                writer = _ThreadedWriter(pq.ParquetWriter(str(output_path), reader.schema))
             sizes = [n for _, n in batch[3] if n]
             buf, k, left = [], 0, sizes[0] if sizes else 0
             for rb in reader:
@@ -389,6 +390,43 @@ def write_batches(session, sql: str, batches, output_path, prepare) -> None:
     finally:
         if writer is not None:
             writer.close()
+
+
+class _ThreadedWriter:
+    """A Parquet writer that writes on a thread of its own, while the next batch is worked out.
+
+    Up to ``depth`` tables (a batch's as-of dates) wait in a queue. Parquet encoding runs
+    on one core, so it overlaps with the NumPy work of the next batch. An error on the
+    writer's thread is raised on the caller's, at the next write or at ``close``.
+    """
+
+    def __init__(self, writer, depth: int = 24) -> None:
+        import queue
+        import threading
+
+        self._writer, self._queue, self._error = writer, queue.Queue(depth), None
+        self._thread = threading.Thread(target=self._run, name="riskscreen-parquet", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._writer.write_table(*item[0], **item[1])
+                except BaseException as exc:  # noqa: BLE001 (raised on the caller's thread)
+                    self._error = exc
+
+    def write_table(self, *args, **kwargs) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((args, kwargs))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._writer.close()
+        if self._error is not None:
+            raise self._error
 
 
 def fill_medians(frame: pd.DataFrame, spec: FeatureSpec, medians: Mapping[str, float] | None):

@@ -724,3 +724,37 @@ def test_a_row_count_mismatch_is_a_loud_internal_error(monkeypatch, wrong):
     )
     with pytest.raises(RuntimeError, match="one row per cohort row"):
         _run_features(h, dates, default_spec())
+
+
+def test_the_parquet_writer_thread_writes_in_order_and_raises_its_error():
+    # row groups are written on a thread of their own: in the order given, and an error
+    # there is raised on the caller's thread (at the next write or at close)
+    from riskscreen.features._run import _ThreadedWriter
+
+    class Writer:
+        def __init__(self, fail_at=None):
+            self.got, self.closed, self.fail_at = [], False, fail_at
+
+        def write_table(self, table, row_group_size=None):
+            if len(self.got) == self.fail_at:
+                raise OSError("disk full")
+            self.got.append((table, row_group_size))
+
+        def close(self):
+            self.closed = True
+
+    inner = Writer()
+    writer = _ThreadedWriter(inner, depth=2)
+    for k in range(10):
+        writer.write_table(k, row_group_size=k + 1)
+    writer.close()
+    assert inner.got == [(k, k + 1) for k in range(10)] and inner.closed
+    failing = Writer(fail_at=3)
+    writer = _ThreadedWriter(failing, depth=2)
+    with pytest.raises(OSError, match="disk full"):
+        try:
+            for k in range(10):
+                writer.write_table(k)
+        finally:  # as write_batches does
+            writer.close()
+    assert failing.closed and len(failing.got) == 3

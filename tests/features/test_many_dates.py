@@ -308,35 +308,39 @@ def test_running_totals_do_not_depend_on_the_order_of_the_source_rows(monkeypatc
     for name, date in keys.items():
         by = ["pupil_id", date] if order == "pupil_id" else [date, "pupil_id"]
         frames[name] = frames[name].sort_values(by, kind="stable", ignore_index=True)
-    axes = []  # the running totals accumulate along the points: axis 1 or 0 of the grid
-    real = np.cumsum
+    layouts = []  # the running totals accumulate along the points: by pupil or by date
+    real = _many_dates._accumulate
 
-    def cumsum(a, axis=None, **kw):
-        axes.append(axis)
-        return real(a, axis=axis, **kw)
+    def accumulate(ufunc, grid, by_pupil):
+        layouts.append(by_pupil)
+        return real(ufunc, grid, by_pupil)
 
-    monkeypatch.setattr(_many_dates.np, "cumsum", cumsum)
+    monkeypatch.setattr(_many_dates, "_accumulate", accumulate)
     shuffled = LinkedHistories(**frames, custom=h.custom)
     by_date, running = _both_plans(shuffled)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     with feature_plan("running_totals"):
         pd.testing.assert_frame_equal(build_features(h, DATES, SPEC), running, check_exact=True)
-    assert (1 if order == "pupil_id" else 0) in axes
+    assert (order == "pupil_id") in layouts
 
 
-@pytest.mark.parametrize("max_rows, max_grid", [(15, 2**40), (10**6, 2_000)])
+@pytest.mark.parametrize(
+    "max_rows, max_grid, small", [(15, 2**40, 10**6), (10**6, 400, 10**6), (15, 2**40, 0)]
+)
 def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
-    tmp_path, monkeypatch, max_rows, max_grid
+    tmp_path, monkeypatch, max_rows, max_grid, small
 ):
     import pyarrow.parquet as pq
 
     from riskscreen.features import _many_dates, _run
 
     # many batches of pupils (all dates each): bounded by their rows, or by the memory of
-    # the running totals (pupils x points x measures)
+    # a grid of running totals (pupils x points)
     monkeypatch.setattr(_run, "BATCH_ROWS", 15)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", max_rows)
     monkeypatch.setattr(_many_dates, "RT_GRID_BYTES", max_grid)
+    # sources read once and sliced per batch, or read per batch
+    monkeypatch.setattr(_many_dates, "RT_SMALL_ROWS", small)
     h = _random_histories(11)
     by_date, running = _both_plans(h)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
@@ -463,3 +467,98 @@ def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, pla
     monkeypatch.setattr(_run, "_reader", wrong)
     with feature_plan(plan), pytest.raises(RuntimeError, match="one row per cohort row"):
         build_features(_random_histories(4), DATES, default_spec())
+
+
+@pytest.mark.parametrize("span", [400, 10**7])
+def test_buckets_from_the_table_of_days_match_a_binary_search(span):
+    # the table of days (short spans) and the search (long spans) give the same buckets
+    from riskscreen.features._many_dates import _buckets
+
+    rng = np.random.default_rng(span)
+    pts = np.unique(rng.integers(-span // 2, span // 2, 30))
+    day = rng.integers(-span, span, 5_000).astype(np.int32)
+    day[:3] = pts[:3]  # on a point: counted from the next point on
+    expected = np.searchsorted(pts, day, side="right")
+    np.testing.assert_array_equal(_buckets(pts, day), expected)
+    assert len(_buckets(pts, day[:0])) == 0
+
+
+def test_running_totals_beyond_the_whole_numbers_of_floats_stay_exact():
+    # totals within +-2**24 are looked up as floats (exact), larger ones as doubles
+    h = _random_histories(3)
+    police, source = h.custom["police"]
+    police = police.assign(n=police["n"] * (2**31 + 1) * np.where(police.index % 2, 1, -1))
+    h = LinkedHistories(**h.tables(), custom={**h.custom, "police": (police, source)})
+    by_date, running = _both_plans(h)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert running["police_sum_1y"].abs().max() > 2**24  # the doubles were used
+    assert running["police_n"].max() < 2**24  # and the floats, in the same run
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_sums_of_columns_agree_with_and_without_missing_values(monkeypatch, missing):
+    # a sum of columns that are never missing is the sum of their running totals; with a
+    # missing value in a row it is added up on its own, as the plan by date does
+    from riskscreen.features import _many_dates
+
+    h = _random_histories(13)
+    frames = h.tables()
+    if missing:
+        att = frames["attendance"].astype({"sessions_authorised_absent": "Float64"})
+        att.loc[att.index[::3], "sessions_authorised_absent"] = pd.NA
+        frames["attendance"] = att
+    found = []
+    real = _many_dates._survey
+
+    def survey(con, t, pts):
+        out = real(con, t, pts)
+        found.append(out[0])
+        return out
+
+    monkeypatch.setattr(_many_dates, "_survey", survey)
+    by_date, running = _both_plans(LinkedHistories(**frames, custom=h.custom))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    seen = set().union(*found)
+    assert ('e."sessions_authorised_absent"' in seen) is not missing
+    assert 'e."sessions_possible"' in seen
+
+
+def test_linear_terms_read_sums_of_columns_only():
+    from riskscreen.features._compile import quantity_sql
+    from riskscreen.features._many_dates import _linear_terms
+
+    both = quantity_sql({"a": 1, "b b": -1.0, 'c"': 1})
+    assert _linear_terms(both) == ((1, 'e."a"'), (-1, 'e."b b"'), (1, 'e."c"""'))
+    assert _linear_terms(quantity_sql("a")) == ((1, 'e."a"'),)
+    for other in ({"a": 0.5, "b": 1}, {"a": -1, "b": 1}, {"a": 2}):
+        assert _linear_terms(quantity_sql(other)) is None
+    assert _linear_terms("1") is None
+    assert _linear_terms('CASE WHEN x THEN e."a" END') is None
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_rows_known_late_are_added_in_only_where_there_are_any(monkeypatch, recorded):
+    # where no row is known late (e.g. no spell ends before it starts, no knowledge dates)
+    # the query joining such rows by date is skipped, and the features are the same
+    from riskscreen.features import _many_dates
+
+    h = _random_histories(17)
+    frames = h.tables()
+    if not recorded:
+        frames = {
+            name: t.drop(columns=["recorded_date", "end_recorded_date"], errors="ignore")
+            for name, t in frames.items()
+        }
+    skipped, sides = [], set()
+    real = _many_dates._prepare_batch
+
+    def prepare(*args):
+        skipped.append(args[-1])
+        sides.update(args[1].side_rows)  # the compiler's side CTEs over rows known late
+        return real(*args)
+
+    monkeypatch.setattr(_many_dates, "_prepare_batch", prepare)
+    by_date, running = _both_plans(LinkedHistories(**frames, custom=h.custom))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    late = {name for names in skipped for name in names}
+    assert late and late < sides  # some were skipped, the others ran
