@@ -729,7 +729,7 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             grid = kept[key]
         else:
             grid = add_up(agg, key)
-        if agg in _SUMS and grid.min() >= -(2**24) and grid.max() <= 2**24:
+        if agg in _SUMS and grid.size and grid.min() >= -(2**24) and grid.max() <= 2**24:
             grid = grid.astype(np.float32)  # whole numbers: exact as floats, half the memory
         done: dict = {}  # point -> the values there (names of the same grid and point share)
         for name, point in names:
