@@ -525,12 +525,11 @@ def _survey(con, t: _Timeline, pts: np.ndarray) -> tuple[frozenset[str], int]:
     return frozenset(c for c, k in zip(columns, missing, strict=True) if k == 0), int(n)
 
 
-def _rows_sql(t: _Timeline, pts: np.ndarray, pupils: str, where: str = "") -> str:
+def _rows_sql(t: _Timeline, pts: np.ndarray, value_cols: dict, pupils: str, where: str = "") -> str:
     """The rows of ``t`` of the pupils in table ``pupils`` with their number there (idx),
-    their key's day and the values the grids add up (:meth:`_Timeline.values`)."""
+    their key's day and the values the grids add up (``value_cols``, :meth:`_Timeline.values`)."""
     ident = f"e.{quote(t.info.id)}"
     hi = str(np.datetime64(int(pts[-1]), "D"))
-    value_cols = t.values(t.recipes(t.complete))
     return (
         f"SELECT p.idx, CAST({t.key} AS DATE) AS day"
         f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
@@ -541,7 +540,8 @@ def _rows_sql(t: _Timeline, pts: np.ndarray, pupils: str, where: str = "") -> st
 
 def _all_rows(con, t: _Timeline, pts: np.ndarray) -> tuple[pa.Table, np.ndarray]:
     """All the rows of ``t`` (:func:`_rows_sql`) in the order of the pupils, and their idx."""
-    rows = con.sql(_rows_sql(t, pts, "_rt_all")).to_arrow_table()
+    value_cols = t.values(t.recipes(t.complete))
+    rows = con.sql(_rows_sql(t, pts, value_cols, "_rt_all")).to_arrow_table()
     idx = rows["idx"].to_numpy()
     order = np.argsort(idx, kind="stable")
     return rows.take(order), idx[order]
@@ -641,7 +641,7 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     else:
         ident = f"e.{quote(t.info.id)}"
         rows = con.sql(
-            _rows_sql(t, pts, "_rt_pupils", f" AND {ident} BETWEEN $lo AND $hi"),
+            _rows_sql(t, pts, value_cols, "_rt_pupils", f" AND {ident} BETWEEN $lo AND $hi"),
             params={"lo": batch[1], "hi": batch[2]},
         ).to_arrow_table()
         idx = rows["idx"].to_numpy()
