@@ -113,6 +113,7 @@ class _Compiler:
         # looked up, the CTEs run per batch beside them (name, sql, columns) and the
         # extra CTEs that do not read the cohort (computed once for every batch)
         self.timelines: list = []
+        self.counts: dict[str, tuple] = {}  # running totals' counts worked out in NumPy
         self.side_ctes: list[tuple[str, str, list[str]]] = []
         self.side_rows: dict[str, str] = {}  # side CTE -> the rows it reads (if they may be none)
         self.shared_extra: list[str] = []

@@ -23,11 +23,14 @@ with all its as-of dates, :func:`run_running_totals`):
   absent sessions) is that sum of the columns' grids, so each column is added up
   once.
 - Each cohort row then takes its values from the grid at the as-of date and at
-  the start of each lookback window (an array lookup), as columns of the cohort
-  table the compiled SQL reads (``_rt_cohort``): as floats where the grid's
-  values are whole numbers within +-2**24 (exact, half the memory), else as
+  the start of each lookback window (an array lookup): as floats where the grid's
+  values are whole numbers within +-2**23 (exact, half the memory), else as
   doubles. A windowed count or sum is a difference of two running totals,
-  ``total(before as_of) - total(before as_of - window)``.
+  ``total(before as_of) - total(before as_of - window)``; the counts and sums the
+  features read (``CASE WHEN count > 0 THEN sum END``, spells active: started less
+  ended) are worked out from the lookups in NumPy (:func:`_counts`), and they and
+  the few lookups read as they are (latest dates) become columns of the cohort
+  table the compiled SQL reads (``_rt_cohort``).
 - The few aggregates still joined by date (below) are computed for the batch by
   their own small queries and aligned to the cohort rows the same way (a query
   over rows there are none of, e.g. spells known late where no spell was, is
@@ -57,9 +60,12 @@ The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
 It is chosen by :func:`feature_plan` (or ``run_features(..., plan=)``); "auto"
 picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
 :data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
-:data:`RT_BATCH_ROWS` cohort rows and :data:`RT_GRID_BYTES` of running totals.
-Written to Parquet, the batches are streamed one after the other, each date by date
-(one row group per batch and as-of date).
+:data:`RT_BATCH_ROWS` cohort rows and :data:`RT_GRID_BYTES` of running totals,
+two batches at a time: the compiled SQL only reads the prepared batch, so it runs
+on a DuckDB connection of its own while the next batch is prepared on a thread of
+its own (:func:`_pipeline`). Written to Parquet, the batches are streamed one
+after the other, each date by date (one row group per batch and as-of date), and
+encoded on a third thread.
 """
 
 from __future__ import annotations
@@ -153,6 +159,7 @@ class _Timeline:
         self.measures: dict[tuple, str] = {}  # (agg, value, filter) -> column
         self.points: dict[str, int] = {}  # column of cohort_w looked up -> number
         self.lookups: dict[str, tuple[str, str]] = {}  # column -> (point column, measure)
+        self.visible: set[str] = set()  # lookups the SQL reads (the others: only counts())
         self.complete: frozenset[str] = frozenset()  # columns never missing (recipes)
         self.cached = None  # all its rows, in the order of the pupils (small sources)
 
@@ -163,15 +170,21 @@ class _Timeline:
         return self.measures[key]
 
     def at(self, point: str, column: str) -> str:
-        """The running aggregate ``column`` over rows whose key is before ``point``."""
+        """The running aggregate ``column`` over rows whose key is before ``point`` (SQL)."""
+        name = self.get(point, column)
+        self.visible.add(name)
+        agg = next(key[0] for key, col in self.measures.items() if col == column)
+        # running totals of small whole numbers come as floats (exact), others as doubles
+        return f"CAST(c.{name} AS DOUBLE)" if agg in _SUMS else f"c.{name}"
+
+    def get(self, point: str, column: str) -> str:
+        """The name of the lookup of ``column`` at ``point``, for :func:`_counts` only."""
         if not point.startswith("c."):  # the as-of date or a window start of cohort_w
             raise AssertionError(f"a point of a timeline must be a cohort column: {point}")
         j = self.points.setdefault(point[2:], len(self.points))
         name = f"{self.name}_{j}_{column}"
         self.lookups[name] = (point[2:], column)
-        agg = next(key[0] for key, col in self.measures.items() if col == column)
-        # running totals of whole numbers below 2**24 come as floats (exact), others as doubles
-        return f"CAST(c.{name} AS DOUBLE)" if agg in _SUMS else f"c.{name}"
+        return name
 
     def recipes(self, complete: frozenset = frozenset()) -> dict[str, tuple]:
         """How each measure's grid is made: ``measure column -> recipe``.
@@ -247,10 +260,6 @@ def _value_key(agg: str, value: str, filt: str) -> tuple[str, str] | None:
     return v, "date"
 
 
-def _count_case(n: str, then: str) -> str:
-    return f"CASE WHEN COALESCE({n}, 0) > 0 THEN {then} END"
-
-
 def _plus(a: str, b: str) -> str:
     """``a + b`` where a missing side counts as nothing (both missing: missing)."""
     return f"(CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} ELSE {a} + {b} END)"
@@ -286,25 +295,27 @@ def _source_parts(comp, src: str, parts: list[dict]):
     late: dict[str, list[dict]] = {}  # rows (SQL) -> parts joined by date over those rows
     fallback: list[dict] = []
     as_of = "c.as_of_date"
+
+    def counted(n: list, s: list | None = None) -> str:
+        """``CASE WHEN n > 0 THEN s END`` (``s`` None: 1), ``n`` and ``s`` sums of lookups
+        with signs (``[(sign, lookup)]``), worked out in NumPy (:func:`_counts`)."""
+        name = f"{alias}_n{len(comp.counts)}"
+        comp.counts[name] = (tuple(n), None if s is None else tuple(s))
+        return f"CAST(c.{name} AS DOUBLE)"
+
     for p in parts:
         kind, arg = p["kind"]
         fn, value, filt, win = p["fn"], p["value"], p["filt"], p["win"]
         windowed = win is not None and not win.is_all
         if kind == "event" and ((fn == "SUM" and arg) or (fn == "MAX" and value == "1")):
             v = "1" if fn == "MAX" else value
-            if not windowed:
-                t = timeline(known, "TRUE")
-                n = t.measure("COUNT", v, filt)
-                s = n if v == "1" else t.measure("SUM", v, filt)
-                n_in, s_in = t.at(as_of, n), t.at(as_of, s)
-            else:
-                t = timeline(date, prompt)
-                n = t.measure("COUNT", v, filt)
-                s = n if v == "1" else t.measure("SUM", v, filt)
-                start = comp._ws(win)
-                n_in = f"(COALESCE({t.at(as_of, n)}, 0) - COALESCE({t.at(start, n)}, 0))"
-                s_in = f"(COALESCE({t.at(as_of, s)}, 0) - COALESCE({t.at(start, s)}, 0))"
-            e = _count_case(n_in, "1" if fn == "MAX" else s_in)
+            t = timeline(date, prompt) if windowed else timeline(known, "TRUE")
+            n = t.measure("COUNT", v, filt)
+            s = n if v == "1" else t.measure("SUM", v, filt)
+            ends = [(1, as_of)] + ([(-1, comp._ws(win))] if windowed else [])
+            n_in = [(sign, t.get(at, n)) for sign, at in ends]
+            s_in = [(sign, t.get(at, s)) for sign, at in ends]
+            e = counted(n_in, None if fn == "MAX" else s_in)
             if windowed and rec is not None:
                 late.setdefault(f"{rec} > {date}", []).append(p)
                 other = f"c.{alias}_late{list(late).index(f'{rec} > {date}')}_{p['alias']}"
@@ -326,22 +337,21 @@ def _source_parts(comp, src: str, parts: list[dict]):
         elif kind == "active":
             started = timeline(known, "TRUE")
             stopped = timeline(ended, has_end)
-            n1 = started.at(as_of, started.measure("COUNT", "1", filt))
-            n2 = stopped.at(as_of, stopped.measure("COUNT", "1", filt))
-            exprs[p["alias"]] = f"CASE WHEN COALESCE({n1}, 0) - COALESCE({n2}, 0) > 0 THEN 1 END"
+            n1 = started.get(as_of, started.measure("COUNT", "1", filt))
+            n2 = stopped.get(as_of, stopped.measure("COUNT", "1", filt))
+            exprs[p["alias"]] = counted([(1, n1), (-1, n2)])
         elif kind == "ended" and (arg is None or arg.is_all):
             t = timeline(ended, has_end)
-            n = t.at(as_of, t.measure("COUNT", "1", filt))
-            exprs[p["alias"]] = _count_case(n, n)
+            n = [(1, t.get(as_of, t.measure("COUNT", "1", filt)))]
+            exprs[p["alias"]] = counted(n, n)
         elif kind == "ended":
             t = timeline(end, f"{has_end} AND {end_prompt}")
             n = t.measure("COUNT", "1", filt)
-            start = comp._ws(arg)
-            n_in = f"(COALESCE({t.at(as_of, n)}, 0) - COALESCE({t.at(start, n)}, 0))"
+            n_in = [(1, t.get(as_of, n)), (-1, t.get(comp._ws(arg), n))]
             rows = f"{has_end} AND NOT ({end_prompt})"
             late.setdefault(rows, []).append(p)
             other = f"c.{alias}_late{list(late).index(rows)}_{p['alias']}"
-            exprs[p["alias"]] = _plus(_count_case(n_in, n_in), other)
+            exprs[p["alias"]] = _plus(counted(n_in, n_in), other)
         elif kind == "since_end":
             t = timeline(ended, has_end)
             m = t.at(as_of, t.measure("MAX", end, filt))
@@ -387,6 +397,12 @@ RT_BATCH_ROWS = 1_000_000
 RT_GRID_BYTES = 512 * 2**20
 #: Sources with at most this many rows (in their timelines) are read once, not per batch.
 RT_SMALL_ROWS = 2_000_000
+#: DuckDB threads reading a batch's rows (the compiled SQL, a projection), and the
+#: session's threads preparing the next batch meanwhile (:func:`_pipeline`). One each:
+#: with Parquet encoded on a third thread, more threads than cores cost CPU time
+#: (benchmarks/features.py, 1M pupils, 24 dates, 2 cores: 5-7 s of CPU less in three
+#: runs out of three than with the session's two threads, and no slower).
+RT_READ_THREADS = RT_PREPARE_THREADS = 1
 
 
 def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.float64):
@@ -454,17 +470,27 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
     }
 
-    buffers = _Buffers()
+    # memory kept from batch to batch: a set per batch in flight (_pipeline), and scratch
+    buffers, scratch = (_Buffers(), _Buffers()), _Buffers()
 
-    def prepare(batch) -> None:
-        _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows)
+    def prepare(batch, k: int = 0) -> pa.Table:
+        mem = (buffers[k], scratch)
+        return _prepare_batch(session, comp, batch, dates, positions, points, mem, no_rows)
 
+    def prepare_here(batch) -> None:  # one batch: run on the session's connection
+        con.register("_rt_cohort", prepare(batch))
+
+    readers = _pipeline(batches, prepare, sql) if len(batches) > 1 else None
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    if readers is not None:  # the session's queries share the cores with the reading
+        con.execute(f"SET threads = {RT_PREPARE_THREADS}")
     try:
         if output_path is not None:
-            write_batches(session, sql, batches, output_path, prepare)
+            write_batches(session, sql, batches, output_path, prepare_here, readers)
             return output_path
-        return fetch_batches(session, sql, batches, at, dtype, prepare)
+        return fetch_batches(session, sql, batches, at, dtype, prepare_here, readers)
     finally:
+        con.execute(f"SET threads = {int(threads)}")
         for t in comp.timelines:
             t.cached = None
         for name in ("_rt_cohort", "_rt_pupils"):
@@ -472,6 +498,64 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
                 con.unregister(name)
         for name in comp.shared_extra:
             con.execute(f"DROP TABLE IF EXISTS _rt_{name}")
+
+
+def _pipeline(batches, prepare, sql: str):
+    """The rows of ``sql`` for each batch (Arrow readers), each batch prepared on a thread of
+    its own while the one before is read.
+
+    ``sql`` reads nothing but the prepared batch (``_rt_cohort``), so it runs on a DuckDB
+    connection of its own (same memory limit, :data:`RT_READ_THREADS` threads, no
+    spilling: it only streams) while the next batch's queries run on the session's. Two
+    batches are in flight at most (the one read and the one prepared: ``prepare(batch,
+    k)`` writes into buffer set ``k``); an error while preparing is raised here, and
+    closing the readers stops the thread.
+    """
+    import queue
+    import threading
+
+    import duckdb
+
+    from riskscreen._config import duckdb_config
+    from riskscreen.features._run import arrow_reader
+
+    config = {**duckdb_config(), "temp_directory": "", "threads": RT_READ_THREADS}
+    con = duckdb.connect(config=config)
+    con.execute("SET preserve_insertion_order = true")
+    ready: queue.Queue = queue.Queue()
+    slots, stop = threading.Semaphore(2), threading.Event()
+
+    def work() -> None:
+        for i, batch in enumerate(batches):
+            slots.acquire()  # batch i - 2 has been read: its buffers are free
+            if stop.is_set():
+                return
+            try:
+                ready.put((prepare(batch, i % 2), None))
+            except BaseException as exc:  # noqa: BLE001 (raised on the reading thread)
+                ready.put((None, exc))
+                return
+
+    thread = threading.Thread(target=work, name="riskscreen-batches", daemon=True)
+    thread.start()
+    try:
+        for _ in batches:
+            cohort, exc = ready.get()
+            if exc is not None:
+                raise exc
+            con.register("_rt_cohort", cohort)
+            del cohort
+            reader = arrow_reader(con, sql)
+            yield reader
+            reader.close()  # its result, if not read to the end
+            con.unregister("_rt_cohort")
+            slots.release()
+    finally:
+        stop.set()
+        slots.release()  # the thread may wait for a slot: let it see the stop
+        slots.release()
+        thread.join()
+        con.close()
 
 
 def _with_extra(comp, name: str) -> str:
@@ -554,8 +638,8 @@ def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
 
 
-def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows) -> None:
-    """Register the batch's cohort rows, with every aggregate they read, as ``_rt_cohort``.
+def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows) -> pa.Table:
+    """The batch's cohort rows with every aggregate they read (``_rt_cohort`` of the SQL).
 
     In the engine's order (as-of date, then pupil): the cohort's own columns, the
     shared extra CTEs joined (e.g. the school's rate), each timeline's values at
@@ -594,11 +678,17 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             }
         ),
     )
-    columns = {}
+    looked_up = {}
     for t in comp.timelines:
         pts, pos = points[t.name]
         got = _lookups(con, t, batch, pts, pos, row_pupil, row_date, len(uniq), buffers)
-        columns.update(got)
+        looked_up.update(got)
+    # the columns the SQL reads: lookups, and counts worked out from them
+    visible = {name for t in comp.timelines for name in t.visible}
+    columns = {name: _arrow(v) for name, v in looked_up.items() if name in visible}
+    for name, (n, s) in comp.counts.items():
+        columns[name] = _counts(name, n, s, looked_up, *buffers)
+    del looked_up
     for name, _, side_cols in comp.side_ctes:
         if name in no_rows:  # e.g. no spell known late: nothing to add to the running totals
             for col in side_cols:
@@ -623,11 +713,12 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
         con.unregister("_rt_base")
     for name, values in columns.items():
         cohort = cohort.append_column(name, values)
-    con.register("_rt_cohort", cohort)
+    return cohort
 
 
 def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, buffers) -> dict:
-    """The values of timeline ``t`` at its points for every cohort row of the batch."""
+    """The values of timeline ``t`` at its points for every cohort row of the batch: NumPy
+    arrays of running totals (floats or doubles), Arrow arrays of dates."""
     # the rows of the batch's pupils with their key's day and the values the grids add
     # up (a slice of the rows read once, for a small source); their bucket (the number
     # of points up to the key) and the sums per pupil and bucket are worked out here
@@ -729,20 +820,26 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             grid = kept[key]
         else:
             grid = add_up(agg, key)
-        if agg in _SUMS and grid.size and grid.min() >= -(2**24) and grid.max() <= 2**24:
+        if (
+            agg in _SUMS
+            and grid.size
+            and grid.min() >= -_FLOAT_WHOLE
+            and grid.max() <= _FLOAT_WHOLE
+        ):
             grid = grid.astype(np.float32)  # whole numbers: exact as floats, half the memory
         done: dict = {}  # point -> the values there (names of the same grid and point share)
+        shown = {point for name, point in names if name in t.visible}
         for name, point in names:
             if point in done:
                 out[name] = done[point]
                 continue
             if point not in at:
                 at[point] = np.add(row_slot, pos[point][row_date] * b_step)
-            if agg in _SUMS:  # into memory kept from batch to batch (no fresh page faults)
-                buf = buffers.get(name, len(row_pupil), grid.dtype)
-                np.take(grid, at[point], out=buf)
-                kind = pa.float32() if grid.dtype == np.float32 else pa.float64()
-                values = pa.Array.from_buffers(kind, len(buf), [None, pa.py_buffer(buf)])
+            if agg in _SUMS:  # into memory kept from batch to batch (no fresh page faults):
+                # the batch's own if the SQL reads it, else scratch (read by _counts only)
+                mem = buffers[0] if point in shown else buffers[1]
+                values = mem.get(name, len(row_pupil), grid.dtype)
+                np.take(grid, at[point], out=values)
             else:
                 got = grid.take(at[point])
                 got[got == _EMPTY[agg]] = np.iinfo(np.int64).min  # NaT: no row yet
@@ -751,6 +848,55 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             out[name] = done[point] = values
         del grid
     return {name: out[name] for name in t.lookups}
+
+
+#: Running totals within +-this are looked up as floats: whole numbers, so they and the
+#: sum of two of them (:func:`_counts`) are exact as floats (below 2**24).
+_FLOAT_WHOLE = 2**23
+
+
+def _arrow(values) -> pa.Array:
+    """A lookup as an Arrow array (NumPy arrays of running totals without a copy)."""
+    if not isinstance(values, np.ndarray):
+        return values
+    kind = pa.float32() if values.dtype == np.float32 else pa.float64()
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch) -> pa.Array:
+    """``CASE WHEN n > 0 THEN s END`` for every cohort row (``s`` None: 1), where ``n`` and
+    ``s`` are sums of lookups with signs, ``((sign, lookup), ...)``.
+
+    In floats when the lookups are floats (whole numbers within +-2**23, so a sum of two
+    is exact), else in doubles; missing where ``n`` is not positive.
+    """
+    terms = n + (s or ())
+    single = all(values[k].dtype == np.float32 for _, k in terms) and max(len(n), len(s or ())) <= 2
+    kind = np.float32 if single else np.float64
+    size = len(values[terms[0][1]])
+    out = buffers.get(name, size, kind)
+    total = out if s is None or s == n else scratch.get("n", size, kind)
+    _signed_sum(n, values, total)
+    valid = total > 0
+    if s is None:
+        out.fill(1)
+    elif s != n:
+        _signed_sum(s, values, out)
+    kind = pa.float32() if single else pa.float64()
+    bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    nulls = size - int(np.count_nonzero(valid))
+    return pa.Array.from_buffers(kind, size, [bits, pa.py_buffer(out)], null_count=nulls)
+
+
+def _signed_sum(terms: tuple, values: dict, out: np.ndarray) -> None:
+    """``out = sum(sign * values[lookup] for sign, lookup in terms)``."""
+    (sign, k), *rest = terms
+    if sign > 0:
+        np.copyto(out, values[k])
+    else:
+        np.negative(values[k], out=out)
+    for sign, k in rest:
+        (np.add if sign > 0 else np.subtract)(out, values[k], out=out)
 
 
 def _buckets(pts: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -792,10 +938,11 @@ def ones_of(arr) -> np.ndarray:
 
 
 class _Buffers:
-    """Arrays of numbers (doubles or floats) reused by every batch, one per name.
+    """Arrays of numbers (doubles or floats) reused from batch to batch, one per name.
 
-    A batch's lookups are written into them and handed to DuckDB without a copy; they
-    are overwritten only by the next batch, once the query reading them has run.
+    A batch's lookups are written into them and handed to DuckDB without a copy; a set
+    is overwritten only by a later batch, once the query reading them has run (a set
+    per batch in flight), or is scratch, read while the batch is prepared.
     """
 
     def __init__(self) -> None:

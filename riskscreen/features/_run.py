@@ -48,6 +48,7 @@ pupils (never an identifier) instead of vanishing from an inner join.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 
@@ -278,15 +279,23 @@ def _set_batch(session: Session, batch) -> None:
     )
 
 
-def _reader(session, sql, batch, rows: int, prepare):
-    """Prepare ``batch`` and stream the rows of ``sql`` for it, ``rows`` at a time."""
-    prepare(batch)
-    rel = session.con.sql(sql)
+def arrow_reader(con, sql: str, rows: int = _FETCH_ROWS):
+    """The rows of ``sql`` on connection ``con`` as Arrow record batches of ``rows`` rows."""
+    rel = con.sql(sql)
     to_reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader
     return to_reader(rows)
 
 
-def fetch_batches(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd.DataFrame:
+def _readers(session, sql, batches, prepare):
+    """Each batch prepared in turn and the rows of ``sql`` for it, on the session's connection."""
+    for batch in batches:
+        prepare(batch)
+        yield arrow_reader(session.con, sql)
+
+
+def fetch_batches(
+    session, sql: str, batches, n_rows: int, dtype, prepare, readers=None
+) -> pd.DataFrame:
     """Run ``sql`` for every batch and copy its rows straight into one preallocated frame.
 
     A batch is ``(dates, lo, hi, segments)``; ``prepare(batch)`` points the session at
@@ -297,22 +306,44 @@ def fetch_batches(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd
     record batch at a time: no per-batch frames, no concat and no conversion copies,
     so the peak memory is the result plus one record batch. The rows must come out
     by as-of date, then pupil, and exactly one per cohort row (else an internal error).
+    ``readers`` (one Arrow reader per batch, in order) replaces running ``sql`` on the
+    session after ``prepare`` (e.g. batches prepared on a thread of their own).
     """
     placed = sum(n for batch in batches for _, n in batch[3])
     if placed != n_rows:
         raise _row_count_error(placed, n_rows)
-    values = pupil = asof = None
-    names: list[str] = []
-    done = 0
-    for batch in batches:
-        reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
-        if values is None:
-            names = list(reader.schema.names)[2:]
-            values = np.empty((n_rows, len(names)), dtype=dtype, order="F")
+    out = _Output(n_rows, dtype)
+    readers = _readers(session, sql, batches, prepare) if readers is None else readers
+    with contextlib.closing(readers):
+        for batch, reader in zip(batches, readers, strict=True):
+            out.fill(reader, batch[3])
+    pupil, asof = out.pupil, out.asof
+    if pupil is not None and len(pupil) > 1:  # the engine's order: as-of date, then pupil
+        later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
+        if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
+            raise _order_error()
+    return feature_frame(pupil, asof, out.values, out.names)
+
+
+class _Output:
+    """The output arrays of :func:`fetch_batches`, made at the first batch, filled in place."""
+
+    def __init__(self, n_rows: int, dtype) -> None:
+        self.n_rows, self.dtype, self.done = n_rows, dtype, 0
+        self.values = self.pupil = self.asof = None
+        self.names: list[str] = []
+
+    def fill(self, reader, segments) -> None:
+        """Copy one batch's rows from ``reader`` to their ``segments`` of the output."""
+        n_rows = self.n_rows
+        if self.values is None:
+            self.names = list(reader.schema.names)[2:]
+            self.values = np.empty((n_rows, len(self.names)), dtype=self.dtype, order="F")
             text_keys = str(reader.schema.field(0).type) in ("string", "large_string")
-            pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
-            asof = np.empty(n_rows, dtype="datetime64[us]")
-        segs = list(batch[3])
+            self.pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
+            self.asof = np.empty(n_rows, dtype="datetime64[us]")
+        values, pupil, asof = self.values, self.pupil, self.asof
+        segs = list(segments)
         expected = sum(n for _, n in segs)
         got = 0
         for rb in reader:
@@ -321,12 +352,12 @@ def fetch_batches(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd
             i = 0
             while i < rb.num_rows:
                 if not segs:
-                    raise _row_count_error(done + got + rb.num_rows - i, n_rows)
+                    raise _row_count_error(self.done + got + rb.num_rows - i, n_rows)
                 start, n = segs[0]
                 take = min(n, rb.num_rows - i)
                 pupil[start : start + take] = cols[0][i : i + take]
                 asof[start : start + take] = cols[1][i : i + take]
-                for j in range(len(names)):
+                for j in range(len(self.names)):
                     values[start : start + take, j] = cols[j + 2][i : i + take]
                 segs[0] = (start + take, n - take)
                 if n == take:
@@ -334,59 +365,55 @@ def fetch_batches(session, sql: str, batches, n_rows: int, dtype, prepare) -> pd
                 i += take
                 got += take
         if got != expected:
-            raise _row_count_error(done + got, n_rows)
-        done += got
-    if pupil is not None and len(pupil) > 1:  # the engine's order: as-of date, then pupil
-        later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
-        if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
-            raise _order_error()
-    return feature_frame(pupil, asof, values, names)
+            raise _row_count_error(self.done + got, n_rows)
+        self.done += got
 
 
-def write_batches(session, sql: str, batches, output_path, prepare) -> None:
+def write_batches(session, sql: str, batches, output_path, prepare, readers=None) -> None:
     """Stream every batch into one Parquet file, one row group per batch and as-of date.
 
-    Batches as in :func:`fetch_batches`. The rows come batch by batch, each batch date
-    by date and pupil by pupil (one batch: written by DuckDB itself), and are encoded on a
-    thread of their own (:class:`_ThreadedWriter`). Every row group
-    holds one as-of date, so a reader picks dates by the row groups' statistics; one
-    date of one batch is in memory at a time, and nothing is written twice.
+    Batches as in :func:`fetch_batches` (and ``readers`` too). The rows come batch by
+    batch, each batch date by date and pupil by pupil (one batch: written by DuckDB
+    itself), and are encoded on a thread of their own (:class:`_ThreadedWriter`). Every
+    row group holds one as-of date, so a reader picks dates by the row groups'
+    statistics; one date of one batch is in memory at a time, and nothing is written twice.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    if len(batches) == 1:  # in the engine's order already
+    if len(batches) == 1 and readers is None:  # in the engine's order already
         prepare(batches[0])
         target = str(output_path).replace("'", "''")
         session.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT PARQUET)")
         return
     n_rows = sum(n for batch in batches for _, n in batch[3])
     writer, done = None, 0
+    readers = _readers(session, sql, batches, prepare) if readers is None else readers
     try:
-        for batch in batches:
-            reader = _reader(session, sql, batch, _FETCH_ROWS, prepare)
-            if writer is None:
-                writer = _ThreadedWriter(pq.ParquetWriter(str(output_path), reader.schema))
-            sizes = [n for _, n in batch[3] if n]
-            buf, k, left = [], 0, sizes[0] if sizes else 0
-            for rb in reader:
-                at = 0
-                while at < rb.num_rows:
-                    if k == len(sizes):
-                        raise _row_count_error(done + rb.num_rows - at, n_rows)
-                    take = min(left, rb.num_rows - at)
-                    buf.append(rb.slice(at, take))
-                    at, left, done = at + take, left - take, done + take
-                    if left == 0:  # one date of this batch: one row group
-                        table = pa.Table.from_batches(buf)
-                        if pc.count_distinct(table["as_of_date"]).as_py() != 1:
-                            raise _order_error()
-                        writer.write_table(table, row_group_size=sizes[k])
-                        buf, k = [], k + 1
-                        left = sizes[k] if k < len(sizes) else 0
-            if k != len(sizes):
-                raise _row_count_error(done, n_rows)
+        with contextlib.closing(readers):
+            for batch, reader in zip(batches, readers, strict=True):
+                if writer is None:
+                    writer = _ThreadedWriter(pq.ParquetWriter(str(output_path), reader.schema))
+                sizes = [n for _, n in batch[3] if n]
+                buf, k, left = [], 0, sizes[0] if sizes else 0
+                for rb in reader:
+                    at = 0
+                    while at < rb.num_rows:
+                        if k == len(sizes):
+                            raise _row_count_error(done + rb.num_rows - at, n_rows)
+                        take = min(left, rb.num_rows - at)
+                        buf.append(rb.slice(at, take))
+                        at, left, done = at + take, left - take, done + take
+                        if left == 0:  # one date of this batch: one row group
+                            table = pa.Table.from_batches(buf)
+                            if pc.count_distinct(table["as_of_date"]).as_py() != 1:
+                                raise _order_error()
+                            writer.write_table(table, row_group_size=sizes[k])
+                            buf, k = [], k + 1
+                            left = sizes[k] if k < len(sizes) else 0
+                if k != len(sizes):
+                    raise _row_count_error(done, n_rows)
     finally:
         if writer is not None:
             writer.close()

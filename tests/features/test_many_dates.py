@@ -435,13 +435,13 @@ def test_rows_out_of_order_are_an_internal_error_not_a_silent_shuffle(monkeypatc
 
     from riskscreen.features import _many_dates, _run
 
-    reader = _run._reader
+    reader = _run.arrow_reader
 
     def shuffled(*args, **kwargs):  # the batch's rows, by pupil only
         table = reader(*args, **kwargs).read_all().sort_by([("pupil_id", "descending")])
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
-    monkeypatch.setattr(_run, "_reader", shuffled)
+    monkeypatch.setattr(_run, "arrow_reader", shuffled)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches, written in parts
     h = _random_histories(2)
     with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
@@ -457,14 +457,14 @@ def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, pla
 
     from riskscreen.features import _run
 
-    reader = _run._reader
+    reader = _run.arrow_reader
 
     def wrong(*args, **kwargs):  # a row lost, or one row twice
         table = reader(*args, **kwargs).read_all()
         table = table.slice(0, len(table) - 1) if change < 0 else pa.concat_tables([table] * 2)
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
-    monkeypatch.setattr(_run, "_reader", wrong)
+    monkeypatch.setattr(_run, "arrow_reader", wrong)
     with feature_plan(plan), pytest.raises(RuntimeError, match="one row per cohort row"):
         build_features(_random_histories(4), DATES, default_spec())
 
@@ -562,3 +562,75 @@ def test_rows_known_late_are_added_in_only_where_there_are_any(monkeypatch, reco
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     late = {name for names in skipped for name in names}
     assert late and late < sides  # some were skipped, the others ran
+
+
+def test_counts_worked_out_in_numpy_follow_the_sql_they_replace():
+    # CASE WHEN n > 0 THEN s END with n and s sums of lookups with signs: floats when
+    # every lookup is a float (exact whole numbers), doubles otherwise; missing where n <= 0
+    from riskscreen.features._many_dates import _FLOAT_WHOLE, _Buffers, _counts
+
+    rng = np.random.default_rng(0)
+    big = float(_FLOAT_WHOLE)
+    a = rng.integers(0, 5, 1000).astype(np.float32)
+    b = rng.integers(0, 5, 1000).astype(np.float32)
+    c = np.where(a > 0, big, 0).astype(np.float32)  # the largest floats allowed
+    d = np.where(b > 0, -big, 0).astype(np.float32)
+    values = {"a": a, "b": b, "c": c, "d": d, "c64": c.astype(np.float64) + 0.5}
+    n = ((1, "a"), (-1, "b"))
+
+    def run(n, s):
+        got = _counts("x", n, s, values, _Buffers(), _Buffers())
+        return got.type, got.to_numpy(zero_copy_only=False)
+
+    kind, got = run(n, ((1, "c"), (-1, "d")))
+    n64 = a.astype(np.float64) - b
+    want = np.where(n64 > 0, c.astype(np.float64) - d, np.nan)
+    assert kind == "float" and np.array_equal(got, want, equal_nan=True)
+    assert (want[n64 > 0] == 2 * big).any()  # a sum of two beyond 2**23 stayed exact
+    kind, got = run(n, None)  # a flag: 1 where n > 0
+    assert np.array_equal(got, np.where(n64 > 0, 1.0, np.nan), equal_nan=True)
+    kind, got = run(n, n)  # the count itself
+    assert np.array_equal(got, np.where(n64 > 0, n64, np.nan), equal_nan=True)
+    kind, got = run(n, ((1, "c64"),))  # a double among the lookups: doubles
+    assert kind == "double"
+    assert np.array_equal(got, np.where(n64 > 0, values["c64"], np.nan), equal_nan=True)
+    kind, got = run(((1, "a"), (1, "b"), (-1, "c")), None)  # three terms: doubles
+    assert kind == "double"
+    assert np.array_equal(got, np.where(n64 + 2 * b - c > 0, 1.0, np.nan), equal_nan=True)
+
+
+def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly():
+    # the next batch is prepared while the one before is read (at most two in flight);
+    # an error while preparing is raised to the reader, and closing the readers stops
+    # the thread without preparing the rest
+    import threading
+
+    import pyarrow as pa
+
+    from riskscreen.features._many_dates import _pipeline
+
+    sql = "SELECT k * 10 AS v FROM _rt_cohort"
+    calls, in_flight, lock = [], [], threading.Lock()
+
+    def prepare(batch, k):
+        with lock:
+            calls.append((batch, k))
+            in_flight.append(batch)
+        if batch == "fail":
+            raise OSError("no such file")
+        return pa.table({"k": [len(calls)]})
+
+    batches = ["a", "b", "c", "d"]
+    got = [reader.read_all()["v"].to_pylist() for reader in _pipeline(batches, prepare, sql)]
+    assert got == [[10], [20], [30], [40]]
+    assert calls == [("a", 0), ("b", 1), ("c", 0), ("d", 1)]  # buffer sets alternate
+    calls.clear()
+    with pytest.raises(OSError, match="no such file"):
+        list(_pipeline(["a", "fail", "c", "d"], prepare, sql))
+    assert [b for b, _ in calls] == ["a", "fail"]  # nothing prepared after the error
+    calls.clear()
+    readers = _pipeline(["a"] * 20, prepare, sql)
+    next(readers).read_all()
+    readers.close()  # e.g. the writer failed: the thread stops, two batches at most ahead
+    assert 1 <= len(calls) <= 3
+    assert not [t for t in threading.enumerate() if t.name == "riskscreen-batches"]
