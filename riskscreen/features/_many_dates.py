@@ -51,9 +51,12 @@ The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
   less those also known to have ended before it (end date and
   ``end_recorded_date`` before it): two running counts. ``ended_count`` and
   ``days_since_end`` order spells by the date their end became known.
+  ``days_active`` is a difference of the days of spells before two days, each
+  from four running totals (:func:`_days_active`), for spells whose start and end
+  were known on their dates; the others are joined by date and added in.
 - Exactness. Only sums of whole numbers become differences (sums of fractions
   would round differently; whole numbers are exact as doubles below 2**53);
-  means, maxima and minima of quantities, trends, ``days_active`` and windowed
+  means, maxima and minima of quantities, trends and windowed
   ``days_since_first`` keep the by-date join, for those columns only, as do
   ``current`` and ``school_rate`` (whose school-level table is computed once).
 
@@ -260,6 +263,11 @@ def _value_key(agg: str, value: str, filt: str) -> tuple[str, str] | None:
     return v, "date"
 
 
+def _day(date: str) -> str:
+    """SQL: the number of the day of ``date`` (days since 1970-01-01)."""
+    return f"DATE_DIFF('day', DATE '1970-01-01', {date})"
+
+
 def _plus(a: str, b: str) -> str:
     """``a + b`` where a missing side counts as nothing (both missing: missing)."""
     return f"(CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} ELSE {a} + {b} END)"
@@ -290,6 +298,8 @@ def _source_parts(comp, src: str, parts: list[dict]):
         ended = f"GREATEST({known}, {end_known})"
         has_end = f"{end} IS NOT NULL"
         end_prompt = f"{known} <= {end}" + ("" if end_rec is None else f" AND {end_known} <= {end}")
+        # an end known on its own date
+        end_on = "" if end_rec is None else f" AND ({end_rec} IS NULL OR {end_rec} <= {end})"
 
     exprs: dict[str, str] = {}
     late: dict[str, list[dict]] = {}  # rows (SQL) -> parts joined by date over those rows
@@ -300,7 +310,7 @@ def _source_parts(comp, src: str, parts: list[dict]):
         """``CASE WHEN n > 0 THEN s END`` (``s`` None: 1), ``n`` and ``s`` sums of lookups
         with signs (``[(sign, lookup)]``), worked out in NumPy (:func:`_counts`)."""
         name = f"{alias}_n{len(comp.counts)}"
-        comp.counts[name] = (tuple(n), None if s is None else tuple(s))
+        comp.counts[name] = ("count", (tuple(n), None if s is None else tuple(s)))
         return f"CAST(c.{name} AS DOUBLE)"
 
     for p in parts:
@@ -357,7 +367,39 @@ def _source_parts(comp, src: str, parts: list[dict]):
             m = t.at(as_of, t.measure("MAX", end, filt))
             windowed = arg is not None and not arg.is_all
             exprs[p["alias"]] = f"CASE WHEN {m} >= {comp._ws(arg)} THEN {m} END" if windowed else m
-        else:  # days_active, trend, means, maxima and minima of quantities: joined by date
+        elif kind == "days_active" and info.is_spell:
+            # the days of the spells [start, end] before day x: G(x) = x * (spells started
+            # before x - spells ended before x - 1) - (sum of their start days) + (sum of
+            # their end days + 1), four running totals; the days in [w, as_of) are
+            # G(as_of) - G(w) (_days_active). Exact for spells whose start and end were
+            # known on their dates and that do not end before they start; the others are
+            # joined by date and added in
+            whole = f"COALESCE({prompt} AND ({end} IS NULL OR ({end} >= {date}{end_on})), FALSE)"
+            starts = timeline(date, whole)
+            ends = timeline(f"({end} + INTERVAL '1' DAY)", f"{whole} AND {has_end}")
+            m = (
+                starts.measure("COUNT", "1", filt),
+                ends.measure("COUNT", "1", filt),
+                starts.measure("SUM", _day(date), filt),
+                ends.measure("SUM", f"({_day(end)} + 1)", filt),
+            )
+            windowed = arg is not None and not arg.is_all
+            ats = [(1, as_of)] + ([(-1, comp._ws(arg))] if windowed else [])
+            terms = tuple(
+                (
+                    sign,
+                    at[2:],
+                    *(t.get(at, col) for t, col in zip((starts, ends) * 2, m, strict=True)),
+                )
+                for sign, at in ats
+            )
+            name = f"{alias}_n{len(comp.counts)}"
+            comp.counts[name] = ("days", terms)
+            rows = f"NOT {whole}"
+            late.setdefault(rows, []).append(p)
+            other = f"c.{alias}_late{list(late).index(rows)}_{p['alias']}"
+            exprs[p["alias"]] = _plus(f"c.{name}", other)
+        else:  # trend, means, maxima and minima of quantities: joined by date
             fallback.append(p)
             exprs[p["alias"]] = f"c.{alias}_fb_{p['alias']}"
 
@@ -686,8 +728,11 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
     # the columns the SQL reads: lookups, and counts worked out from them
     visible = {name for t in comp.timelines for name in t.visible}
     columns = {name: _arrow(v) for name, v in looked_up.items() if name in visible}
-    for name, (n, s) in comp.counts.items():
-        columns[name] = _counts(name, n, s, looked_up, *buffers)
+    for name, (kind, args) in comp.counts.items():
+        if kind == "days":
+            columns[name] = _days_active(name, args, looked_up, positions, row_date, buffers[0])
+        else:
+            columns[name] = _counts(name, *args, looked_up, *buffers)
     del looked_up
     for name, _, side_cols in comp.side_ctes:
         if name in no_rows:  # e.g. no spell known late: nothing to add to the running totals
@@ -886,6 +931,22 @@ def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch
     bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
     nulls = size - int(np.count_nonzero(valid))
     return pa.Array.from_buffers(kind, size, [bits, pa.py_buffer(out)], null_count=nulls)
+
+
+def _days_active(name: str, terms: tuple, values: dict, positions, row_date, buffers) -> pa.Array:
+    """The days of spells in a window for every cohort row: ``sum(sign * G(x))`` over
+    ``terms``, ``(sign, point column, started, ended, start days, end days + 1)`` (the
+    lookups at the point), with ``G(x) = x * (started - ended) - start days + end days``
+    and ``x`` the point's day (see :func:`_source_parts`)."""
+    out = buffers.get(name, len(row_date), np.float64)
+    out.fill(0)
+    for sign, point, n1, n2, s1, s2 in terms:
+        g = positions[point][row_date].astype(np.float64)
+        g *= np.subtract(values[n1], values[n2], dtype=np.float64)
+        g -= values[s1]
+        g += values[s2]
+        (np.add if sign > 0 else np.subtract)(out, g, out=out)
+    return _arrow(out)
 
 
 def _signed_sum(terms: tuple, values: dict, out: np.ndarray) -> None:

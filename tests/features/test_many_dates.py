@@ -91,6 +91,7 @@ EXTRA_SPEC = FeatureSpec(
         Feature("episodes_active", "episodes", "active", "all"),
         Feature("episodes_ended_1y", "episodes", "ended_count", "1Y"),
         Feature("episodes_n_2y", "episodes", "spell_count", "2Y"),
+        Feature("episodes_days_6m", "episodes", "days_active", "6M"),
     )
 )
 SPEC = default_spec() + EXTRA_SPEC
