@@ -304,7 +304,8 @@ def fetch_batches(
     (a column-major array, pandas' own layout for a single block) plus the index
     arrays, allocated once for the ``n_rows`` cohort rows and filled in place a
     record batch at a time: no per-batch frames, no concat and no conversion copies,
-    so the peak memory is the result plus one record batch. The rows must come out
+    so the peak memory is the result plus one record batch (and what ``readers``
+    holds: with running totals, two prepared batches of cohort rows). The rows must come out
     by as-of date, then pupil, and exactly one per cohort row (else an internal error).
     ``readers`` (one Arrow reader per batch, in order) replaces running ``sql`` on the
     session after ``prepare`` (e.g. batches prepared on a thread of their own).
@@ -376,7 +377,9 @@ def write_batches(session, sql: str, batches, output_path, prepare, readers=None
     batch, each batch date by date and pupil by pupil (one batch: written by DuckDB
     itself), and are encoded on a thread of their own (:class:`_ThreadedWriter`). Every
     row group holds one as-of date, so a reader picks dates by the row groups'
-    statistics; one date of one batch is in memory at a time, and nothing is written twice.
+    statistics. Nothing is written twice; in memory are the record batches of the date
+    being gathered, the dates queued for the writer's thread (at most 24) and what
+    ``readers`` holds (with running totals, two prepared batches of cohort rows).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
