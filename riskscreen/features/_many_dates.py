@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import re
 
 import numpy as np
@@ -711,6 +712,11 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             "pupils it was given. Please report it."
         )
     row_date = np.searchsorted(dates, _days(cohort["as_of_date"].to_numpy()))
+    if np.any(row_date[1:] < row_date[:-1]):  # the lookups take a date's rows at once
+        raise RuntimeError(
+            "Internal error in the feature engine: a batch's cohort rows are not in the "
+            "order of their as-of dates. Please report it."
+        )
     con.register(
         "_rt_pupils",
         pa.table(
@@ -851,9 +857,12 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
     # the grids of sums of columns, from the grids of their columns (kept until then)
     bases = {k for agg, key in lookups if agg == "LIN" for _, k in key}
     kept = {k: add_up("SUM", k) for k in bases}
-    # where each cohort row's values are in the grids (pupils without rows: the empty slot)
-    row_slot = (row_pupil if slot is None else slot[row_pupil]).astype(np.int64) * s_step
-    at: dict = {}  # point -> positions of the cohort rows in the grids
+    # each cohort row's slot in the grids (pupils without rows: the empty slot), and the
+    # rows of each as-of date (the rows come date by date): a date's rows look up one
+    # point's row of the grid, points x slots, which stays in the cache
+    row_slot = row_pupil if slot is None else slot[row_pupil]
+    bounds = np.searchsorted(row_date, np.arange(len(next(iter(pos.values()), ())) + 1))
+    blocks = [(d, int(a), int(b)) for d, (a, b) in enumerate(itertools.pairwise(bounds)) if b > a]
     out = {}
     for (agg, key), names in sorted(lookups.items(), key=lambda item: item[0][0] == "LIN"):
         if agg == "LIN":
@@ -872,24 +881,28 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, n_pupils, 
             and grid.max() <= _FLOAT_WHOLE
         ):
             grid = grid.astype(np.float32)  # whole numbers: exact as floats, half the memory
+        grid = grid.reshape(shape)
+        if by_pupil:  # points x slots for the lookups
+            grid = np.ascontiguousarray(grid.T)
         done: dict = {}  # point -> the values there (names of the same grid and point share)
         shown = {point for name, point in names if name in t.visible}
         for name, point in names:
             if point in done:
                 out[name] = done[point]
                 continue
-            if point not in at:
-                at[point] = np.add(row_slot, pos[point][row_date] * b_step)
             if agg in _SUMS:  # into memory kept from batch to batch (no fresh page faults):
                 # the batch's own if the SQL reads it, else scratch (read by _counts only)
                 mem = buffers[0] if point in shown else buffers[1]
                 values = mem.get(name, len(row_pupil), grid.dtype)
-                np.take(grid, at[point], out=values)
             else:
-                got = grid.take(at[point])
-                got[got == _EMPTY[agg]] = np.iinfo(np.int64).min  # NaT: no row yet
+                values = np.empty(len(row_pupil), dtype=grid.dtype)
+            at = pos[point]
+            for d, a, b in blocks:
+                np.take(grid[at[d]], row_slot[a:b], out=values[a:b])
+            if agg not in _SUMS:
+                values[values == _EMPTY[agg]] = np.iinfo(np.int64).min  # NaT: no row yet
                 kind, np_kind = date_kinds[key]
-                values = pa.array(got.view(np_kind), type=kind, from_pandas=True)
+                values = pa.array(values.view(np_kind), type=kind, from_pandas=True)
             out[name] = done[point] = values
         del grid
     return {name: out[name] for name in t.lookups}
