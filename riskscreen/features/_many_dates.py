@@ -23,7 +23,8 @@ with all its as-of dates, :func:`run_running_totals`):
   absent sessions) is that sum of the columns' grids, so each column is added up
   once.
 - Each cohort row then takes its values from the grid at the as-of date and at
-  the start of each lookback window (an array lookup): as floats where the grid's
+  the start of each lookback window (an array lookup: the grid laid out points x
+  slots, a date's rows read one row of it, which stays in the cache): as floats where the grid's
   values are whole numbers within +-2**23 (exact, half the memory), else as
   doubles. A windowed count or sum is a difference of two running totals,
   ``total(before as_of) - total(before as_of - window)``; the counts and sums the
