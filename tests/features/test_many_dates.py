@@ -342,6 +342,8 @@ def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
     monkeypatch.setattr(_many_dates, "RT_GRID_BYTES", max_grid)
     # sources read once and sliced per batch, or read per batch
     monkeypatch.setattr(_many_dates, "RT_SMALL_ROWS", small)
+    # Parquet dictionaries chosen by the first date's rows (however few)
+    monkeypatch.setattr(_run, "DICTIONARY_SAMPLE", 2)
     h = _random_histories(11)
     by_date, running = _both_plans(h)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
@@ -354,6 +356,13 @@ def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
         col = meta.schema.to_arrow_schema().get_field_index("as_of_date")
         groups = [meta.row_group(g).column(col).statistics for g in range(meta.num_row_groups)]
         assert len(groups) == 1 or all(g.min == g.max for g in groups)  # one batch: one group
+        if len(groups) > 1:  # a date's pupils are all distinct, its date is one value
+            encodings = {
+                name: meta.row_group(0).column(j).encodings
+                for j, name in enumerate(meta.schema.names)
+            }
+            assert not any("DICTIONARY" in e for e in encodings["pupil_id"])
+            assert any("DICTIONARY" in e for e in encodings["as_of_date"])
         most = max(most, len(groups))
         written = pd.read_parquet(path).sort_values(["as_of_date", "pupil_id"])
         written = written.set_index(["pupil_id", "as_of_date"])
@@ -375,6 +384,54 @@ def _with_text_ids(h: LinkedHistories) -> LinkedHistories:
     return LinkedHistories(**frames, custom=custom)
 
 
+@pytest.mark.parametrize(
+    "ids, n_runs",
+    [
+        (np.arange(10, 60, 3), 1),
+        (np.r_[np.arange(5, 40, 2), np.arange(10**9, 10**9 + 50, 7), [2**62]], 3),
+        (np.r_[-(2**62), np.arange(-20, 20, 4), 2**62], 3),  # gaps beyond int64
+    ],
+)
+def test_pupil_numbers_from_a_table_of_ids_match_a_search(ids, n_runs):
+    from riskscreen.features._many_dates import _id_runs, _numbered
+
+    rng = np.random.default_rng(1)
+    uniq = np.unique(ids).astype(np.int64)
+    runs = _id_runs(uniq)
+    assert runs is not None and len(runs[0]) == n_runs
+    # the pupils' ids and ids between them that are not pupils, in any order
+    between = np.unique(rng.integers(uniq[0], uniq[-1], 200, endpoint=True))
+    pid = rng.permutation(np.r_[uniq, uniq, between])
+    at = np.searchsorted(uniq, pid)
+    expected = np.where(uniq[np.minimum(at, len(uniq) - 1)] == pid, at, len(uniq))
+    np.testing.assert_array_equal(_numbered(pid, uniq, runs), expected)
+
+
+def test_ids_spread_thinly_are_joined_not_tabled():
+    from riskscreen.features._many_dates import DENSE_RUNS, _id_runs
+
+    rng = np.random.default_rng(2)
+    hashed = np.unique(rng.integers(-(2**63), 2**63 - 1, 1000, dtype=np.int64))
+    assert _id_runs(hashed) is None  # keyed hashes: a run each
+    assert _id_runs(np.arange(DENSE_RUNS) * 10**6) is not None  # as many runs as allowed
+    assert _id_runs(np.arange(DENSE_RUNS + 1) * 10**6) is None  # more
+    assert _id_runs(np.arange(0, 10**7, 1000)) is None  # one run, too sparse
+    assert _id_runs(np.array(["a", "b"])) is None  # text: joined by DuckDB
+
+
+def test_parquet_dictionaries_only_for_columns_with_few_values(monkeypatch):
+    import pyarrow as pa
+
+    from riskscreen.features import _run
+
+    rng = np.random.default_rng(0)
+    n = 40
+    table = pa.table({"count": rng.integers(0, 2, n), "rate": rng.random(n)})
+    assert _run.dictionary_columns(table) is True  # too few rows to judge: all
+    monkeypatch.setattr(_run, "DICTIONARY_SAMPLE", n)
+    assert _run.dictionary_columns(table) == ["count"]  # 2 values in 40: at most 1 in 20
+
+
 @pytest.mark.parametrize("small", [0, 10**9])
 def test_the_plans_agree_on_text_pupil_ids(monkeypatch, small):
     from riskscreen.features import _many_dates
@@ -388,13 +445,25 @@ def test_the_plans_agree_on_text_pupil_ids(monkeypatch, small):
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
 
 
-def test_events_of_a_pupil_outside_the_cohort_between_a_batchs_pupils_are_left_out(monkeypatch):
+@pytest.mark.parametrize("dense", [True, False])
+def test_events_of_a_pupil_outside_the_cohort_between_a_batchs_pupils_are_left_out(
+    monkeypatch, dense
+):
     from riskscreen.features import _many_dates
 
     # pupil 4 has events but is never on roll; the batch of pupils 3 and 5 reads the rows
-    # of the ids between them, then leaves pupil 4's out
+    # of the ids between them, then leaves pupil 4's out (numbered by a table of the ids
+    # in NumPy, or joined with the pupils by DuckDB when the ids are spread too thinly)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 8)
     monkeypatch.setattr(_many_dates, "RT_SMALL_ROWS", 0)
+    if not dense:
+        monkeypatch.setattr(_many_dates, "DENSE_SPAN", 0)
+        monkeypatch.setattr(_many_dates, "DENSE_SLACK", 0)
+    calls = []
+    real = _many_dates._rows_sql
+    monkeypatch.setattr(
+        _many_dates, "_rows_sql", lambda *a, **k: calls.append(a[3]) or real(*a, **k)
+    )
     h = _random_histories(3)
     frames = h.tables()
     frames["enrolments"] = frames["enrolments"][frames["enrolments"]["pupil_id"] != 4]
@@ -403,6 +472,8 @@ def test_events_of_a_pupil_outside_the_cohort_between_a_batchs_pupils_are_left_o
     by_date, running = _both_plans(h)
     assert 4 not in running.index.get_level_values("pupil_id")
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    # (a source without rows is read once: "_rt_all")
+    assert set(calls) - {"_rt_all"} == ({None} if dense else {"_rt_pupils"})
 
 
 def test_auto_plan_uses_running_totals_for_many_dates_and_large_cohorts(monkeypatch):
@@ -514,6 +585,32 @@ def test_running_totals_beyond_the_whole_numbers_of_floats_stay_exact():
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     assert running["police_sum_1y"].abs().max() > 2**24  # the doubles were used
     assert running["police_n"].max() < 2**24  # and the floats, in the same run
+
+
+@pytest.mark.parametrize("by_pupil", [True, False])
+def test_running_sums_are_floats_only_where_they_are_exact(by_pupil):
+    from riskscreen.features._many_dates import _running_sums
+
+    shape = (3, 4) if by_pupil else (4, 3)
+    axis = 1 if by_pupil else 0
+    big = float(2**23 - 1)
+
+    def run(bins, rows, wide=False):
+        expected = np.cumsum(np.asarray(bins, dtype=np.float64).reshape(shape), axis=axis)
+        got = _running_sums(np.array(bins), shape, by_pupil, rows, wide).reshape(shape)
+        np.testing.assert_array_equal(got.astype(np.float64), expected)
+        return got.dtype
+
+    counts = np.arange(12)
+    assert run(counts, int(counts.sum())) == np.float32  # counts of few rows
+    assert run(counts, 2**23 + 1) == np.float64  # of more rows than floats hold
+    assert run(counts, int(counts.sum()), wide=True) == np.float64  # asked for doubles
+    sums = np.arange(12, dtype=np.float64)
+    assert run(sums, True) == np.float32
+    assert run(sums - 5, True) == np.float64  # negative values: partial sums unbounded
+    # every bucket exact as a float, but a total beyond 2**23: doubles, still exact
+    assert run(np.where(np.arange(12) % 2, big, 1.0), True) == np.float64
+    assert run(np.full(12, 2.0**24), True) == np.float64  # buckets beyond floats
 
 
 @pytest.mark.parametrize("missing", [False, True])
