@@ -11,27 +11,35 @@ with all its as-of dates, :func:`run_running_totals`):
   the points that are looked up (the as-of dates and the starts of their
   windows). DuckDB reads the batch's rows once, with their date and the values
   the measures add up (a small source is read once for every batch, pupil by
-  pupil, and each batch takes its slice: :data:`RT_SMALL_ROWS`); NumPy gives each
-  row its *bucket* (the number of points up to its date, from a table of days),
-  adds the values up per pupil and bucket (``bincount``) and accumulates the
-  buckets in a grid of the pupils with rows (and one empty slot for the others)
+  pupil, and each batch takes its slice: :data:`RT_SMALL_ROWS`); each row's pupil
+  is numbered by a table of the batch's ids when they are whole numbers in a few
+  dense runs (DuckDB gives each row its place in the table), else by a join with
+  the batch's pupils (ids that are keyed hashes, text: :func:`_id_runs`). NumPy
+  gives each row its *bucket* (the number of points up to its date, from a table
+  of days), adds the values up per pupil and bucket (``bincount``) and accumulates
+  the buckets in a grid of the pupils with rows (and one empty slot for the others)
   and the points: pupils x points when the rows come pupil by pupil, points x
   pupils when they come by date (as a census's attendance does), so that the rows
-  add up into nearby cells either way. Grids are made one at a time, one per value
+  add up into nearby cells either way. Counts, and sums that are never negative,
+  are accumulated as floats when they are sure to stay whole numbers within
+  +-2**23 (:func:`_running_sums`). Grids are made one at a time, one per value
   added up (:meth:`_Timeline.recipes`): a count of a value that is never missing
   is the count of rows, and a sum of such columns with signs +-1 (possible less
   absent sessions) is that sum of the columns' grids, so each column is added up
   once.
 - Each cohort row then takes its values from the grid at the as-of date and at
   the start of each lookback window (an array lookup: the grid laid out points x
-  slots, a date's rows read one row of it, which stays in the cache): as floats where the grid's
-  values are whole numbers within +-2**23 (exact, half the memory), else as
-  doubles. A windowed count or sum is a difference of two running totals,
-  ``total(before as_of) - total(before as_of - window)``; the counts and sums the
-  features read (``CASE WHEN count > 0 THEN sum END``, spells active: started less
-  ended) are worked out from the lookups in NumPy (:func:`_counts`), and they and
-  the few lookups read as they are (latest dates) become columns of the cohort
-  table the compiled SQL reads (``_rt_cohort``).
+  slots, a date's rows read one row of it, which stays in the cache): as floats
+  where the grid's values are whole numbers within +-2**23 (exact, half the
+  memory), else as doubles. A windowed count or sum is a difference of two running
+  totals, ``total(before as_of) - total(before as_of - window)``; the counts and
+  sums the features read (``CASE WHEN count > 0 THEN sum END``, spells active:
+  started less ended) are worked out in NumPy: in the cells of a timeline's grids,
+  date by date, when the cells are fewer than a date's rows (sources most pupils
+  have no rows in, e.g. social care: :func:`_cell_counts`), else from the rows'
+  lookups (:func:`_counts`). They and the few lookups read as they are (latest
+  dates) become columns of the cohort table the compiled SQL reads
+  (``_rt_cohort``).
 - The few aggregates still joined by date (below) are computed for the batch by
   their own small queries and aligned to the cohort rows the same way (a query
   over rows there are none of, e.g. spells known late where no spell was, is
@@ -654,18 +662,24 @@ def _survey(con, t: _Timeline, pts: np.ndarray) -> tuple[frozenset[str], int]:
 
 
 def _rows_sql(
-    t: _Timeline, pts: np.ndarray, value_cols: dict, pupils: str | None, where: str = ""
+    t: _Timeline,
+    pts: np.ndarray,
+    value_cols: dict,
+    pupils: str | None,
+    where: str = "",
+    position: str = "",
 ) -> str:
     """The rows of ``t`` of the pupils in table ``pupils`` with their number there (idx),
     their key's day and the values the grids add up (``value_cols``, :meth:`_Timeline.values`).
 
-    ``pupils`` None: the rows of every pupil, with their id (``pid``) instead of a number.
+    ``pupils`` None: the rows of every pupil, with ``position`` (SQL over ``e``) instead
+    of a number (``pos``).
     """
     ident = f"e.{quote(t.info.id)}"
     hi = str(np.datetime64(int(pts[-1]), "D"))
     head, join = "p.idx", f" JOIN {pupils} AS p ON p.pupil_id = {ident}"
     if pupils is None:
-        head, join = f"{ident} AS pid", ""
+        head, join = f"{position} AS pos", ""
     return (
         f"SELECT {head}, CAST({t.key} AS DATE) AS day"
         f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
@@ -712,38 +726,35 @@ def _batch_rows(con, t: _Timeline, batch, pts, value_cols: dict, uniq) -> tuple:
         rows = con.sql(_rows_sql(t, pts, value_cols, "_rt_pupils", where), params=params)
         rows = rows.to_arrow_table()
         return rows, rows["idx"].to_numpy()
-    rows = con.sql(_rows_sql(t, pts, value_cols, None, where), params=params).to_arrow_table()
-    pid = rows["pid"].combine_chunks().to_numpy(zero_copy_only=False)
-    return rows, _numbered(pid, uniq, runs)
+    table, position = _id_table(uniq, runs, ident)
+    sql = _rows_sql(t, pts, value_cols, None, where, position)
+    rows = con.sql(sql, params=params).to_arrow_table()
+    return rows, table[rows["pos"].combine_chunks().to_numpy(zero_copy_only=False)]
 
 
-def _numbered(pid: np.ndarray, uniq: np.ndarray, runs) -> np.ndarray:
-    """Each id of ``pid`` (between the first and the last of ``uniq``) numbered by its
-    place in ``uniq``, ``len(uniq)`` if it is not there; ``runs`` from :func:`_id_runs`."""
-    pid, uniq = pid.astype(np.int64, copy=False), uniq.astype(np.int64, copy=False)
+def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str]:
+    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`) and
+    the SQL of an id's place in it (``ident``: the id, between the first and the last).
+
+    The runs lie end to end in the table, and a last cell holds ``len(uniq)`` for the ids
+    between runs: ``table[place]`` is the id's number in ``uniq``, or ``len(uniq)``.
+    """
+    uniq = uniq.astype(np.int64, copy=False)
     first, last = runs
-    # the runs laid end to end in one table (where each begins: start), and a last cell
-    # for the ids between runs
-    start = np.r_[0, np.cumsum(last - first + 1)]
+    start = np.r_[0, np.cumsum(last - first + 1)]  # where each run begins in the table
     table = np.full(int(start[-1]) + 1, len(uniq), dtype=np.int32)
-    shift = first - start[:-1]  # an id's place in the table: the id less its run's shift
-    if len(first) == 1:  # every id is in the run
-        table[uniq - shift[0]] = np.arange(len(uniq), dtype=np.int32)
-        return table[pid - shift[0]]
+    shift = first - start[:-1]  # an id's place: the id less its run's shift
     pupil_run = np.zeros(len(uniq), dtype=np.intp)
     for k in range(1, len(first)):
         pupil_run += uniq >= first[k]
     table[uniq - shift[pupil_run]] = np.arange(len(uniq), dtype=np.int32)
-    # each row's place, run by run, in place (a few bytes a row: the rows are many);
-    # ids between runs wrap around and are set apart
-    at = pid - shift[0]
-    outside, later = pid > last[0], np.empty(len(pid), dtype=bool)
-    for k in range(1, len(first)):
-        np.greater_equal(pid, first[k], out=later)
-        np.subtract(at, shift[k] - shift[k - 1], out=at, where=later)
-        np.greater(pid, last[k], out=outside, where=later)
-    at[outside] = len(table) - 1
-    return table[at]
+    if len(first) == 1:  # every id is in the run
+        return table, f"CAST({ident} - ({int(shift[0])}) AS INTEGER)"
+    whens = " ".join(
+        f"WHEN {ident} BETWEEN {int(a)} AND {int(b)} THEN {ident} - ({int(c)})"
+        for a, b, c in zip(first, last, shift, strict=True)
+    )
+    return table, f"CAST(CASE {whens} ELSE {len(table) - 1} END AS INTEGER)"
 
 
 def _all_rows(con, t: _Timeline, pts: np.ndarray) -> tuple[pa.Table, np.ndarray]:
@@ -807,15 +818,35 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             }
         ),
     )
-    looked_up = {}
+    # the counts of one timeline's lookups (most) may be worked out in its grids' cells
+    # (_lookups); the lookups every row needs: those the SQL reads and the other counts'
+    visible = {name for t in comp.timelines for name in t.visible}
+    owner = {name: t.name for t in comp.timelines for name in t.lookups}
+    local: dict[str, dict] = {}
+    row_wise = set(visible)
+    for name, (kind, args) in comp.counts.items():
+        if kind == "days":  # (sign, point, lookup x 4) per term
+            row_wise.update(k for term in args for k in term[2:])
+            continue
+        terms = [k for _, k in args[0] + (args[1] or ())]
+        if len({owner[k] for k in terms}) == 1:
+            local.setdefault(owner[terms[0]], {})[name] = args
+        else:
+            row_wise.update(terms)
+    looked_up, columns = {}, {}
     for t in comp.timelines:
         pts, pos = points[t.name]
-        got = _lookups(con, t, batch, pts, pos, row_pupil, row_date, uniq, buffers)
+        got, done = _lookups(
+            con, t, batch, pts, pos, row_pupil, row_date, uniq, buffers,
+            local.get(t.name, {}), row_wise,
+        )  # fmt: skip
         looked_up.update(got)
+        columns.update(done)
     # the columns the SQL reads: lookups, and counts worked out from them
-    visible = {name for t in comp.timelines for name in t.visible}
-    columns = {name: _arrow(v) for name, v in looked_up.items() if name in visible}
+    columns.update({name: _arrow(v) for name, v in looked_up.items() if name in visible})
     for name, (kind, args) in comp.counts.items():
+        if name in columns:  # worked out in the cells of its timeline's grids
+            continue
         if kind == "days":
             columns[name] = _days_active(name, args, looked_up, positions, row_date, buffers[0])
         else:
@@ -848,9 +879,17 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
     return cohort
 
 
-def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buffers) -> dict:
+def _lookups(
+    con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buffers, counts, row_wise
+) -> tuple[dict, dict]:
     """The values of timeline ``t`` at its points for every cohort row of the batch: NumPy
-    arrays of running totals (floats or doubles), Arrow arrays of dates."""
+    arrays of running totals (floats or doubles), Arrow arrays of dates; and the columns
+    of ``counts`` (``name -> (n, s)`` as in :func:`_counts`, of this timeline's lookups).
+
+    Where the grids' cells are fewer than a date's rows (a source most pupils have no
+    rows in) the counts are worked out in the cells, date by date, and each row takes
+    its count (:func:`_cell_counts`); the rows then take only the lookups in
+    ``row_wise``. Else every lookup is taken and the counts are left to the caller."""
     # the rows of the batch's pupils with their key's day and the values the grids add
     # up (a slice of the rows read once, for a small source); their bucket (the number
     # of points up to the key) and the sums per pupil and bucket are worked out here
@@ -944,8 +983,15 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buff
     # rows of each as-of date (the rows come date by date): a date's rows look up one
     # point's row of the grid, points x slots, which stays in the cache
     row_slot = row_pupil if slot is None else slot[row_pupil]
-    bounds = np.searchsorted(row_date, np.arange(len(next(iter(pos.values()), ())) + 1))
+    n_dates = len(next(iter(pos.values()), ()))
+    bounds = np.searchsorted(row_date, np.arange(n_dates + 1))
     blocks = [(d, int(a), int(b)) for d, (a, b) in enumerate(itertools.pairwise(bounds)) if b > a]
+    # counts in the cells when they are fewer than a date's rows: the grids they read
+    # are held (small, for such a source) and only the lookups rows need are taken
+    in_cells = bool(counts) and cells * n_dates * 2 <= len(row_pupil)
+    held: dict = {}  # lookup -> its grid, points x slots
+    if in_cells:
+        needs = {k for n, s in counts.values() for _, k in n + (s or ())}
     out = {}
     for (agg, key), names in sorted(lookups.items(), key=lambda item: item[0][0] == "LIN"):
         if agg == "LIN":
@@ -970,6 +1016,9 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buff
             grid = np.ascontiguousarray(grid.T)
         done: dict = {}  # point -> the values there (names of the same grid and point share)
         shown = {point for name, point in names if name in t.visible}
+        if in_cells:
+            held.update({name: grid for name, _ in names if name in needs})
+            names = [(name, point) for name, point in names if name in row_wise]
         for name, point in names:
             if point in done:
                 out[name] = done[point]
@@ -989,7 +1038,12 @@ def _lookups(con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buff
                 values = pa.array(values.view(np_kind), type=kind, from_pandas=True)
             out[name] = done[point] = values
         del grid
-    return {name: out[name] for name in t.lookups}
+    made = {}
+    if in_cells:
+        at = {name: pos[point] for name, (point, _) in t.lookups.items()}
+        for name, (n, s) in counts.items():
+            made[name] = _cell_counts(name, n, s, held, at, row_slot, blocks, buffers[0])
+    return {name: out[name] for name in t.lookups if name in out}, made
 
 
 #: Running totals within +-this are looked up as floats: whole numbers, so they and the
@@ -1024,6 +1078,36 @@ def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch
         out.fill(1)
     elif s != n:
         _signed_sum(s, values, out)
+    kind = pa.float32() if single else pa.float64()
+    bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    nulls = size - int(np.count_nonzero(valid))
+    return pa.Array.from_buffers(kind, size, [bits, pa.py_buffer(out)], null_count=nulls)
+
+
+def _cell_counts(name: str, n: tuple, s, grids: dict, at: dict, row_slot, blocks, buffers):
+    """:func:`_counts` worked out in the cells of the grids, then taken by each row.
+
+    ``grids`` holds each lookup's grid (points x slots), ``at`` each lookup's point
+    number per as-of date, ``blocks`` the rows of each date ``(date, first, end)``. The
+    same sums in the same types as :func:`_counts`, so the same values, with a sum per
+    cell and date rather than per row.
+    """
+    terms = n + (s or ())
+    single = all(grids[k].dtype == np.float32 for _, k in terms) and max(len(n), len(s or ())) <= 2
+    kind = np.float32 if single else np.float64
+    size = len(row_slot)
+    out = buffers.get(name, size, kind)
+    width = grids[terms[0][1]].shape[1]
+    total, other = np.empty(width, dtype=kind), np.empty(width, dtype=kind)
+    for d, a, b in blocks:  # each cell's value, NaN where missing: one take per date
+        _signed_sum(n, {k: grids[k][at[k][d]] for _, k in n}, total)
+        if s is None:
+            other.fill(1)
+        elif s != n:
+            _signed_sum(s, {k: grids[k][at[k][d]] for _, k in s}, other)
+        value = np.where(total > 0, total if s == n else other, np.nan).astype(kind, copy=False)
+        np.take(value, row_slot[a:b], out=out[a:b])
+    valid = ~np.isnan(out)  # (sums of whole numbers are never NaN)
     kind = pa.float32() if single else pa.float64()
     bits = pa.py_buffer(np.packbits(valid, bitorder="little"))
     nulls = size - int(np.count_nonzero(valid))

@@ -288,6 +288,34 @@ def test_running_totals_equal_the_plan_by_date_on_random_histories(seed):
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
 
 
+@pytest.mark.parametrize("cells", [True, False])
+def test_counts_in_the_grids_cells_equal_counts_row_by_row(monkeypatch, cells):
+    from riskscreen.features import _many_dates
+
+    # sources few pupils have rows in: counts worked out per cell and date, then taken
+    # by each row; the others (and all, when forced) row by row
+    calls = {"cells": 0, "rows": 0}
+    cell_counts, counts = _many_dates._cell_counts, _many_dates._counts
+
+    def by_cell(*args):
+        calls["cells"] += 1
+        return cell_counts(*args)
+
+    def by_row(*args):
+        calls["rows"] += 1
+        return counts(*args)
+
+    monkeypatch.setattr(_many_dates, "_cell_counts", by_cell)
+    monkeypatch.setattr(_many_dates, "_counts", by_row)
+    if not cells:
+        monkeypatch.setattr(_many_dates, "_cell_counts", None)
+        lookups = _many_dates._lookups
+        monkeypatch.setattr(_many_dates, "_lookups", lambda *a: lookups(*a[:-2], {}, a[-1]))
+    by_date, running = _both_plans(_random_histories(4))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert calls["rows"] > 0 and (calls["cells"] > 0) == cells
+
+
 def test_pupil_without_events_and_a_single_date_agree():
     h = _random_histories(7)
     by_date, running = _both_plans(h, DATES[:1])
@@ -393,7 +421,10 @@ def _with_text_ids(h: LinkedHistories) -> LinkedHistories:
     ],
 )
 def test_pupil_numbers_from_a_table_of_ids_match_a_search(ids, n_runs):
-    from riskscreen.features._many_dates import _id_runs, _numbered
+    import duckdb
+    import pyarrow as pa
+
+    from riskscreen.features._many_dates import _id_runs, _id_table
 
     rng = np.random.default_rng(1)
     uniq = np.unique(ids).astype(np.int64)
@@ -402,9 +433,13 @@ def test_pupil_numbers_from_a_table_of_ids_match_a_search(ids, n_runs):
     # the pupils' ids and ids between them that are not pupils, in any order
     between = np.unique(rng.integers(uniq[0], uniq[-1], 200, endpoint=True))
     pid = rng.permutation(np.r_[uniq, uniq, between])
+    table, position = _id_table(uniq, runs, "e.pid")
+    con = duckdb.connect()
+    con.register("ids", pa.table({"pid": pid}))
+    place = con.sql(f"SELECT {position} AS pos FROM ids AS e").fetchnumpy()["pos"]
     at = np.searchsorted(uniq, pid)
     expected = np.where(uniq[np.minimum(at, len(uniq) - 1)] == pid, at, len(uniq))
-    np.testing.assert_array_equal(_numbered(pid, uniq, runs), expected)
+    np.testing.assert_array_equal(table[place], expected)
 
 
 def test_ids_spread_thinly_are_joined_not_tabled():
