@@ -72,8 +72,8 @@ The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
 It is chosen by :func:`feature_plan` (or ``run_features(..., plan=)``); "auto"
 picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
 :data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
-:data:`RT_BATCH_ROWS` cohort rows and :data:`RT_GRID_BYTES` of running totals,
-two batches at a time: the compiled SQL only reads the prepared batch, so it runs
+:data:`RT_BATCH_ROWS` cohort rows, :data:`RT_GRID_BYTES` of running totals and
+about :data:`RT_SOURCE_ROWS` rows read from a source, two batches at a time: the compiled SQL only reads the prepared batch, so it runs
 on a DuckDB connection of its own while the next batch is prepared on a thread of
 its own (:func:`_pipeline`). Written to Parquet, the batches are streamed one
 after the other, each date by date (one row group per batch and as-of date), and
@@ -449,6 +449,10 @@ RT_BATCH_ROWS = 1_000_000
 RT_GRID_BYTES = 512 * 2**20
 #: Sources with at most this many rows (in their timelines) are read once, not per batch.
 RT_SMALL_ROWS = 2_000_000
+#: Rows a batch reads from one source read per batch, about (from the source's rows per
+#: cohort pupil): bounds the pupils of a batch when there are few dates (1M pupils, 6
+#: dates: 290,000 pupils a batch read 22M attendance rows, and the peak was 3.2 GB).
+RT_SOURCE_ROWS = 12_000_000
 #: DuckDB threads reading a batch's rows (the compiled SQL, a projection), and the
 #: session's threads preparing the next batch meanwhile (:func:`_pipeline`). One each:
 #: with Parquet encoded on a third thread, more threads than cores cost CPU time
@@ -480,8 +484,21 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     pupils = con.sql(
         "SELECT pupil_id, COUNT(*) AS n FROM _cohort_all GROUP BY pupil_id ORDER BY pupil_id"
     ).to_arrow_table()
-    chunk = _chunks(pupils["n"].to_numpy(), RT_BATCH_ROWS, max(1, RT_GRID_BYTES // per_pupil))
     ids = pupils["pupil_id"]
+    # each timeline: its columns never missing, and, for a small source, its rows read
+    # once, pupil by pupil, each batch taking its slice (instead of a query per batch)
+    con.register("_rt_all", pa.table({"pupil_id": ids, "idx": np.arange(len(ids), dtype=np.int32)}))
+    fetched = 1  # the most rows per pupil a batch reads from one source, about
+    try:
+        for t in comp.timelines:
+            t.complete, n = _survey(con, t, points[t.name][0])
+            t.cached = _all_rows(con, t, points[t.name][0]) if n <= RT_SMALL_ROWS else None
+            if t.cached is None:
+                fetched = max(fetched, -(-n // max(1, len(ids))))
+    finally:
+        con.unregister("_rt_all")
+    most = max(1, min(RT_GRID_BYTES // per_pupil, RT_SOURCE_ROWS // fetched))
+    chunk = _chunks(pupils["n"].to_numpy(), RT_BATCH_ROWS, most)
     con.register("_rt_chunks", pa.table({"pupil_id": ids, "chunk": chunk}))
     counts = con.execute(
         "SELECT k.as_of_date, p.chunk, COUNT(*) FROM _cohort_all AS k JOIN _rt_chunks AS p "
@@ -506,15 +523,6 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         )
         for k in range(n_chunks)
     ]
-    # each timeline: its columns never missing, and, for a small source, its rows read
-    # once, pupil by pupil, each batch taking its slice (instead of a query per batch)
-    con.register("_rt_all", pa.table({"pupil_id": ids, "idx": np.arange(len(ids), dtype=np.int32)}))
-    try:
-        for t in comp.timelines:
-            t.complete, n = _survey(con, t, points[t.name][0])
-            t.cached = _all_rows(con, t, points[t.name][0]) if n <= RT_SMALL_ROWS else None
-    finally:
-        con.unregister("_rt_all")
     # the side CTEs over rows there are none of (e.g. spells known late) need no query
     no_rows = {
         name

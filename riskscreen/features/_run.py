@@ -378,7 +378,8 @@ def write_batches(session, sql: str, batches, output_path, prepare, readers=None
     itself), and are encoded on a thread of their own (:class:`_ThreadedWriter`). Every
     row group holds one as-of date, so a reader picks dates by the row groups'
     statistics. Nothing is written twice; in memory are the record batches of the date
-    being gathered, the dates queued for the writer's thread (at most 24) and what
+    being gathered, the dates queued for the writer's thread (about
+    :data:`WRITER_QUEUE_BYTES`) and what
     ``readers`` holds (with running totals, two prepared batches of cohort rows).
     """
     import pyarrow as pa
@@ -416,7 +417,8 @@ def write_batches(session, sql: str, batches, output_path, prepare, readers=None
                                 parquet = pq.ParquetWriter(
                                     str(output_path), schema, use_dictionary=encoded
                                 )
-                                writer = _ThreadedWriter(parquet)
+                                depth = WRITER_QUEUE_BYTES // max(1, table.nbytes)
+                                writer = _ThreadedWriter(parquet, max(2, min(24, depth)))
                             writer.write_table(table, row_group_size=sizes[k])
                             buf, k = [], k + 1
                             left = sizes[k] if k < len(sizes) else 0
@@ -428,6 +430,11 @@ def write_batches(session, sql: str, batches, output_path, prepare, readers=None
         if writer is not None:
             writer.close()
 
+
+#: Bytes of tables (a batch's as-of dates) waiting for the Parquet writer's thread, about:
+#: the reading waits beyond (2 to 24 tables). Bounds the memory when the batches are read
+#: quicker than they are encoded (1M pupils, 6 dates: 24 tables waiting were 2 GB).
+WRITER_QUEUE_BYTES = 256 * 2**20
 
 #: Columns are dictionary-encoded in Parquet when a first row group of at least
 #: DICTIONARY_SAMPLE rows has at most one distinct value in DICTIONARY_RATIO (counts,

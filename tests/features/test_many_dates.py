@@ -454,6 +454,29 @@ def test_ids_spread_thinly_are_joined_not_tabled():
     assert _id_runs(np.array(["a", "b"])) is None  # text: joined by DuckDB
 
 
+def test_batches_bounded_by_the_rows_they_read_from_a_source(monkeypatch):
+    from riskscreen.features import _many_dates
+
+    # sources read per batch, at most ~40 rows each: batches of a few pupils
+    monkeypatch.setattr(_many_dates, "RT_SMALL_ROWS", 0)
+    monkeypatch.setattr(_many_dates, "RT_SOURCE_ROWS", 40)
+    batches = []
+    prepare = _many_dates._prepare_batch
+    monkeypatch.setattr(
+        _many_dates,
+        "_prepare_batch",
+        lambda session, comp, batch, *a: batches.append(batch) or prepare(session, comp, batch, *a),
+    )
+    h = _random_histories(6)
+    by_date, running = _both_plans(h)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    bounded, batches[:] = len(batches), []
+    monkeypatch.setattr(_many_dates, "RT_SOURCE_ROWS", 10**9)
+    with feature_plan("running_totals"):
+        build_features(h, DATES, SPEC)
+    assert len(batches) == 1 < bounded  # one batch unbounded, several within the bound
+
+
 def test_parquet_dictionaries_only_for_columns_with_few_values(monkeypatch):
     import pyarrow as pa
 
