@@ -73,11 +73,11 @@ It is chosen by :func:`feature_plan` (or ``run_features(..., plan=)``); "auto"
 picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
 :data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
 :data:`RT_BATCH_ROWS` cohort rows, :data:`RT_GRID_BYTES` of running totals and
-about :data:`RT_SOURCE_ROWS` rows read from a source, two batches at a time: the compiled SQL only reads the prepared batch, so it runs
-on a DuckDB connection of its own while the next batch is prepared on a thread of
-its own (:func:`_pipeline`). Written to Parquet, the batches are streamed one
-after the other, each date by date (one row group per batch and as-of date), and
-encoded on a third thread.
+about :data:`RT_SOURCE_ROWS` rows read from a source, two batches at a time: the
+compiled SQL only reads the prepared batch, so it runs on a DuckDB connection of its
+own while the next batch is prepared on a thread of its own (:func:`_pipeline`).
+Written to Parquet, the batches are streamed one after the other, each date by date
+(one row group per batch and as-of date), and encoded on a third thread.
 """
 
 from __future__ import annotations
