@@ -696,11 +696,12 @@ def _rows_sql(
     )
 
 
-#: A batch's rows are numbered by their pupil in NumPy, from a table indexed by the id,
-#: when its pupils' ids are whole numbers in at most DENSE_RUNS runs (ids less than
-#: DENSE_GAP apart) spanning at most DENSE_SPAN times their number (plus DENSE_SLACK);
-#: else (e.g. ids that are keyed hashes) DuckDB joins the rows with the pupils. The
-#: table is quicker than the join (1M pupils, attendance: about half the CPU time).
+#: A batch's rows are numbered by their pupil from a table of the batch's ids (DuckDB
+#: gives each row its id's place in it) when the ids are whole numbers in at most
+#: DENSE_RUNS runs (ids less than DENSE_GAP apart) spanning at most DENSE_SPAN times
+#: their number (plus DENSE_SLACK); else (e.g. ids that are keyed hashes) DuckDB joins
+#: the rows with the pupils. The table is quicker than the join (1M pupils, a batch of
+#: 290,000 pupils' 22.6M attendance rows: 1.6 s of CPU against 4.5 s).
 DENSE_RUNS, DENSE_GAP, DENSE_SPAN, DENSE_SLACK = 8, 1024, 16, 2**16
 
 
