@@ -735,15 +735,16 @@ def _batch_rows(con, t: _Timeline, batch, pts, value_cols: dict, uniq) -> tuple:
         rows = con.sql(_rows_sql(t, pts, value_cols, "_rt_pupils", where), params=params)
         rows = rows.to_arrow_table()
         return rows, rows["idx"].to_numpy()
-    table, position = _id_table(uniq, runs, ident)
+    table, position, ids = _id_table(uniq, runs, ident)
     sql = _rows_sql(t, pts, value_cols, None, where, position)
-    rows = con.sql(sql, params=params).to_arrow_table()
+    rows = con.sql(sql, params={**params, **ids}).to_arrow_table()
     return rows, table[rows["pos"].combine_chunks().to_numpy(zero_copy_only=False)]
 
 
-def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str]:
-    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`) and
-    the SQL of an id's place in it (``ident``: the id, between the first and the last).
+def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str, dict]:
+    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`), the
+    SQL of an id's place in it (``ident``: the id, between the first and the last) and
+    that SQL's parameters (ids stay out of the SQL's text, as in the batch's range).
 
     The runs lie end to end in the table, and a last cell holds ``len(uniq)`` for the ids
     between runs: ``table[place]`` is the id's number in ``uniq``, or ``len(uniq)``.
@@ -757,13 +758,16 @@ def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str]:
     for k in range(1, len(first)):
         pupil_run += uniq >= first[k]
     table[uniq - shift[pupil_run]] = np.arange(len(uniq), dtype=np.int32)
+    ids = {f"rt_s{k}": int(c) for k, c in enumerate(shift)}
     if len(first) == 1:  # every id is in the run
-        return table, f"CAST({ident} - ({int(shift[0])}) AS INTEGER)"
+        return table, f"CAST({ident} - $rt_s0 AS INTEGER)", ids
+    ids.update({f"rt_f{k}": int(a) for k, a in enumerate(first)})
+    ids.update({f"rt_l{k}": int(b) for k, b in enumerate(last)})
     whens = " ".join(
-        f"WHEN {ident} BETWEEN {int(a)} AND {int(b)} THEN {ident} - ({int(c)})"
-        for a, b, c in zip(first, last, shift, strict=True)
+        f"WHEN {ident} BETWEEN $rt_f{k} AND $rt_l{k} THEN {ident} - $rt_s{k}"
+        for k in range(len(first))
     )
-    return table, f"CAST(CASE {whens} ELSE {len(table) - 1} END AS INTEGER)"
+    return table, f"CAST(CASE {whens} ELSE {len(table) - 1} END AS INTEGER)", ids
 
 
 def _all_rows(con, t: _Timeline, pts: np.ndarray) -> tuple[pa.Table, np.ndarray]:
