@@ -602,6 +602,61 @@ def test_rows_out_of_order_are_an_internal_error_not_a_silent_shuffle(monkeypatc
         write_features(h, DATES, tmp_path / "X.parquet", default_spec())
 
 
+def test_a_batchs_cohort_rows_are_put_in_order_before_the_schools_rate_is_joined(monkeypatch):
+    # the cohort's table is scanned in no particular order: a batch's rows are put in
+    # (as-of date, pupil) order in NumPy, then the shared extras (the school's rate) joined
+    from riskscreen.features import _many_dates, _session
+
+    real_prepare, real_joined = _session.Session.prepare, _many_dates._joined
+    scanned, joined = [], []
+
+    def shuffled_prepare(self, *args, **kwargs):
+        out = real_prepare(self, *args, **kwargs)
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rt_shuffled AS SELECT * FROM _cohort_all "
+            "ORDER BY hash(pupil_id * 7919 + epoch(as_of_date))"
+        )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _cohort_all AS SELECT * FROM _rt_shuffled")
+        self.con.execute("DROP TABLE _rt_shuffled")
+        rows = self.con.execute("SELECT as_of_date, pupil_id FROM _cohort_all").fetchall()
+        scanned.append(rows == sorted(rows))
+        return out
+
+    def spy_joined(con, cohort, name, on):
+        keys = list(
+            zip(cohort["as_of_date"].to_pylist(), cohort["pupil_id"].to_pylist(), strict=True)
+        )
+        joined.append(keys == sorted(keys))
+        return real_joined(con, cohort, name, on)
+
+    monkeypatch.setattr(_session.Session, "prepare", shuffled_prepare)
+    monkeypatch.setattr(_many_dates, "_joined", spy_joined)
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches
+    h = _random_histories(3)
+    by_date, running = _both_plans(h)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert scanned and not any(scanned)  # the scan came out of order
+    assert len(joined) > 1 and all(joined)  # every batch was in order when joined
+
+
+def test_a_shared_extra_joins_each_row_once_or_is_an_internal_error():
+    import duckdb
+    import pyarrow as pa
+
+    from riskscreen.features._many_dates import _joined
+
+    con = duckdb.connect()
+    cohort = pa.table({"school_id": [3, 1, 2, 1], "as_of_date": [1, 1, 1, 2]})
+    con.register("_rt_rate", pa.table({"school_id": [1, 3, 1], "as_of_date": [1, 1, 2]}))
+    con.execute("CREATE TABLE _rt_rate_v AS SELECT *, school_id / 10 AS v FROM _rt_rate")
+    on = "r.school_id = c.school_id AND r.as_of_date = c.as_of_date"
+    got = _joined(con, cohort, "rate_v", on.replace("r.", "rate_v."))
+    assert got.to_pylist() == [0.3, 0.1, None, 0.1]  # school 2 has no rate: null
+    con.execute("INSERT INTO _rt_rate_v VALUES (1, 1, 0.5)")  # two rates for a row
+    with pytest.raises(RuntimeError, match="several rows for a cohort row"):
+        _joined(con, cohort, "rate_v", on.replace("r.", "rate_v."))
+
+
 @pytest.mark.parametrize("plan", ["by_date", "running_totals"])
 @pytest.mark.parametrize("change", [-1, 1])
 def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, plan, change):
