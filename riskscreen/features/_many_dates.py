@@ -897,8 +897,8 @@ def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.nda
         raise _batch_error("are not on the as-of dates of the cohort")
     key = row_date.astype(np.int64) * len(uniq) + row_pupil
     if np.any(key[1:] <= key[:-1]):  # one row per (date, pupil): its key's rank is its place
-        order = np.argsort(key, kind="stable")
-        if np.any(key[order][1:] == key[order][:-1]):
+        order = _order_of(key, len(dates) * len(uniq))
+        if order is None:
             raise _batch_error("are not one per pupil and as-of date")
         cohort = cohort.take(order)
         row_pupil, row_date = row_pupil[order], row_date[order]
@@ -907,6 +907,19 @@ def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.nda
         if name in comp.shared_extra:
             cohort = cohort.append_column(f"{name}_v", _joined(con, cohort, name, on))
     return cohort, uniq, row_pupil, row_date
+
+
+def _order_of(key: np.ndarray, n_keys: int) -> np.ndarray | None:
+    """The order that sorts ``key`` (distinct whole numbers in ``[0, n_keys)``), or None
+    if two are equal. By a table of the keys when they are few for the rows (a pass
+    each way: 5 ms against 70 ms for ``np.argsort`` of 1M keys), else by a sort."""
+    if n_keys <= 4 * len(key):
+        place = np.full(n_keys, -1, dtype=np.int64)
+        place[key] = np.arange(len(key))
+        order = place[place >= 0]
+        return order if len(order) == len(key) else None
+    order = np.argsort(key, kind="stable")
+    return None if np.any(key[order][1:] == key[order][:-1]) else order
 
 
 def _batch_error(what: str) -> RuntimeError:
@@ -1003,11 +1016,11 @@ def _lookups(
 
     date_kinds: dict = {}  # value key -> (Arrow type, NumPy type) of dates
 
-    def add_up(agg: str, key, wide: bool = False) -> np.ndarray:
+    def add_up(agg: str, key) -> np.ndarray:
         """The grid of running totals (or maxima, minima) of one value (None: of rows).
 
         Running totals come as floats when they are sure to be whole numbers within
-        +-2**23 (:data:`_FLOAT_WHOLE`) and ``wide`` is not asked for, else as doubles.
+        +-2**23 (:data:`_FLOAT_WHOLE`), else as doubles.
         """
         v = None if key is None else columns[key]
         if key is not None:
@@ -1021,7 +1034,7 @@ def _lookups(
                 bins = np.bincount(flat, weights=doubles_of(v), minlength=size)
             else:
                 bins = np.bincount(flat, weights=ones_of(v), minlength=size)
-            return _running_sums(bins, shape, by_pupil, agg == "SUM" or len(flat), wide)
+            return _running_sums(bins, shape, by_pupil, agg == "SUM" or len(flat))
         raw = np.asarray(v.to_numpy(zero_copy_only=False))
         date_kinds[key] = (v.type, raw.dtype)
         grid = np.full(size, _EMPTY[agg], dtype=np.int64)
@@ -1033,9 +1046,10 @@ def _lookups(
     lookups: dict[tuple, list] = {}  # recipe -> [(name, point)], point by point
     for name, (point, col) in sorted(t.lookups.items(), key=lambda item: item[1][0]):
         lookups.setdefault(recipes[col], []).append((name, point))
-    # the grids of sums of columns, from the grids of their columns (kept until then)
+    # the grids of sums of columns, from the grids of their columns (kept until then):
+    # floats where a column's totals are whole numbers within 2**23 (_running_sums)
     bases = {k for agg, key in lookups if agg == "LIN" for _, k in key}
-    kept = {k: add_up("SUM", k, wide=True) for k in bases}
+    kept = {k: add_up("SUM", k) for k in bases}
     # each cohort row's slot in the grids (pupils without rows: the empty slot), and the
     # rows of each as-of date (the rows come date by date): a date's rows look up one
     # point's row of the grid, points x slots, which stays in the cache
@@ -1052,7 +1066,7 @@ def _lookups(
     out = {}
     for (agg, key), names in sorted(lookups.items(), key=lambda item: item[0][0] == "LIN"):
         if agg == "LIN":
-            grid = np.zeros(size)
+            grid = np.zeros(size, dtype=_lin_dtype(key, kept, shape, by_pupil))
             for sign, k in key:
                 (np.add if sign > 0 else np.subtract)(grid, kept[k], out=grid)
             agg = "SUM"
@@ -1213,10 +1227,10 @@ def _buckets(pts: np.ndarray, day: np.ndarray) -> np.ndarray:
     return table[day - lo]
 
 
-def _running_sums(bins: np.ndarray, shape, by_pupil: bool, rows: bool | int, wide: bool):
+def _running_sums(bins: np.ndarray, shape, by_pupil: bool, rows: bool | int):
     """The running totals of the sums per slot and bucket ``bins`` (flat, laid out as
-    ``shape``): floats where they are whole numbers within +-2**23 for sure (and not
-    ``wide``), accumulated as floats (half the memory read), else doubles.
+    ``shape``): floats where they are whole numbers within +-2**23 for sure,
+    accumulated as floats (half the memory read), else doubles.
 
     ``rows`` is True for a sum of values, else the number of rows counted: counts are
     at most that. Sums of whole numbers that are never negative are accumulated as
@@ -1224,7 +1238,7 @@ def _running_sums(bins: np.ndarray, shape, by_pupil: bool, rows: bool | int, wid
     point) stay within 2**23.
     """
     weighted = rows is True
-    if not wide and bins.size:
+    if bins.size:
         if not weighted:
             safe = rows <= _FLOAT_WHOLE
         else:
@@ -1239,6 +1253,21 @@ def _running_sums(bins: np.ndarray, shape, by_pupil: bool, rows: bool | int, wid
     grid = bins.astype(np.float64, copy=False).reshape(shape)
     _accumulate(np.add, grid, by_pupil)
     return grid.ravel()
+
+
+def _lin_dtype(terms, kept: dict, shape, by_pupil: bool):
+    """float32 where the sum of the grids ``terms`` (``(sign, key)``) adds up exactly in
+    floats: every grid a float one (never negative, :func:`_running_sums`) and the
+    largest totals adding up to at most 2**23; else float64."""
+    bound = 0.0
+    for _, k in terms:
+        grid = kept[k]
+        if grid.dtype != np.float32:
+            return np.float64
+        if grid.size:
+            grid = grid.reshape(shape)
+            bound += float((grid[:, -1] if by_pupil else grid[-1]).max())
+    return np.float32 if bound <= _FLOAT_WHOLE else np.float64
 
 
 def _accumulate(ufunc, grid: np.ndarray, by_pupil: bool) -> None:

@@ -639,6 +639,17 @@ def test_a_batchs_cohort_rows_are_put_in_order_before_the_schools_rate_is_joined
     assert len(joined) > 1 and all(joined)  # every batch was in order when joined
 
 
+@pytest.mark.parametrize("n_keys", [1_000, 10**9])  # by a table of the keys, by a sort
+def test_the_order_of_distinct_keys_sorts_them_and_equal_keys_are_refused(n_keys):
+    from riskscreen.features._many_dates import _order_of
+
+    rng = np.random.default_rng(n_keys)
+    key = rng.choice(n_keys, 600, replace=False).astype(np.int64)
+    np.testing.assert_array_equal(key[_order_of(key, n_keys)], np.sort(key))
+    key[5] = key[400]
+    assert _order_of(key, n_keys) is None
+
+
 def test_a_shared_extra_joins_each_row_once_or_is_an_internal_error():
     import duckdb
     import pyarrow as pa
@@ -702,6 +713,49 @@ def test_running_totals_beyond_the_whole_numbers_of_floats_stay_exact():
     assert running["police_n"].max() < 2**24  # and the floats, in the same run
 
 
+@pytest.mark.parametrize("scale, kinds", [(1, {"float32"}), (2**17 + 1, {"float32", "float64"})])
+def test_sums_of_columns_add_up_in_floats_only_where_exact(monkeypatch, scale, kinds):
+    # a sum of columns (attendance's sessions present: possible less absent) adds up the
+    # grids of its columns as floats when their largest totals add up to at most 2**23,
+    # else as doubles: the features are the plan by date's either way
+    from riskscreen.features import _many_dates
+
+    h = _random_histories(7)
+    frames = h.tables()
+    cols = ["sessions_possible", "sessions_authorised_absent", "sessions_unauthorised_absent"]
+    frames["attendance"] = frames["attendance"].assign(
+        **{c: frames["attendance"][c] * scale for c in cols}
+    )
+    got = []
+    real = _many_dates._lin_dtype
+
+    def lin_dtype(*args):
+        got.append(np.dtype(real(*args)).name)
+        return got[-1]
+
+    monkeypatch.setattr(_many_dates, "_lin_dtype", lin_dtype)
+    by_date, running = _both_plans(LinkedHistories(**frames, custom=h.custom))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert set(got) == kinds
+
+
+def test_the_bound_of_a_sum_of_float_grids_is_the_sum_of_their_largest_totals():
+    from riskscreen.features._many_dates import _lin_dtype
+
+    half = float(2**22)
+    grids = {  # 2 pupils x 2 points, by pupil: a pupil's totals are its last point
+        "a": np.array([0, half, 1, 2], dtype=np.float32),
+        "b": np.array([5, half, 0, 0], dtype=np.float32),
+        "c": np.array([0, 1, 0, 1], dtype=np.float32),
+        "d": np.array([0, 1, 0, 1], dtype=np.float64),
+    }
+    assert _lin_dtype([(1, "a"), (-1, "b")], grids, (2, 2), True) == np.float32  # 2**23
+    assert _lin_dtype([(1, "a"), (-1, "b"), (1, "c")], grids, (2, 2), True) == np.float64
+    assert _lin_dtype([(1, "c"), (1, "d")], grids, (2, 2), True) == np.float64  # doubles
+    # by date (points x pupils) the totals are the last row
+    assert _lin_dtype([(1, "a"), (1, "c")], grids, (2, 2), False) == np.float32
+
+
 @pytest.mark.parametrize("by_pupil", [True, False])
 def test_running_sums_are_floats_only_where_they_are_exact(by_pupil):
     from riskscreen.features._many_dates import _running_sums
@@ -710,16 +764,15 @@ def test_running_sums_are_floats_only_where_they_are_exact(by_pupil):
     axis = 1 if by_pupil else 0
     big = float(2**23 - 1)
 
-    def run(bins, rows, wide=False):
+    def run(bins, rows):
         expected = np.cumsum(np.asarray(bins, dtype=np.float64).reshape(shape), axis=axis)
-        got = _running_sums(np.array(bins), shape, by_pupil, rows, wide).reshape(shape)
+        got = _running_sums(np.array(bins), shape, by_pupil, rows).reshape(shape)
         np.testing.assert_array_equal(got.astype(np.float64), expected)
         return got.dtype
 
     counts = np.arange(12)
     assert run(counts, int(counts.sum())) == np.float32  # counts of few rows
     assert run(counts, 2**23 + 1) == np.float64  # of more rows than floats hold
-    assert run(counts, int(counts.sum()), wide=True) == np.float64  # asked for doubles
     sums = np.arange(12, dtype=np.float64)
     assert run(sums, True) == np.float32
     assert run(sums - 5, True) == np.float64  # negative values: partial sums unbounded
