@@ -857,9 +857,7 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             got = con.sql(f"{with_sql} {sql}").to_arrow_table()
             d = np.searchsorted(dates, _days(got["as_of_date"].to_numpy()))
             p = np.searchsorted(uniq, got["pupil_id"].to_numpy(zero_copy_only=False))
-            where = np.full(len(cohort), -1, dtype=np.int64)
-            where[rows[d, p]] = np.arange(len(got))
-            take = pa.array(where, mask=where < 0)
+            take = _placed(rows[d, p], len(cohort), name)
             for col in side_cols:
                 columns[f"{name}_{col}"] = got[col].take(take)
         con.unregister("_rt_base")
@@ -885,10 +883,8 @@ def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.nda
     uniq, row_pupil = np.unique(pupil, return_inverse=True)
     lo, hi = batch[4]
     if len(uniq) != hi - lo or (len(uniq) and (uniq[0] != batch[1] or uniq[-1] != batch[2])):
-        raise RuntimeError(  # the slices of the rows read once rely on it
-            "Internal error in the feature engine: a batch's pupils are not the range of "
-            "pupils it was given. Please report it."
-        )
+        # the slices of the rows read once rely on it
+        raise _batch_error("are not of the range of pupils it was given")
     days = _days(cohort["as_of_date"].to_numpy())
     row_date = np.searchsorted(dates, days)
     if np.any(row_date >= len(dates)) or np.any(
@@ -938,15 +934,26 @@ def _joined(con, cohort: pa.Table, name: str, on: str) -> pa.Array:
         ).to_arrow_table()
     finally:
         con.unregister("_rt_base")
-    rows = got["_rt_row"].to_numpy()
-    where = np.full(len(cohort), -1, dtype=np.int64)
+    return got["v"].take(_placed(got["_rt_row"].to_numpy(), len(cohort), name))
+
+
+def _placed(rows: np.ndarray, n: int, name: str) -> pa.Array:
+    """The indices that take the values of query ``name``, whose rows are the cohort rows
+    ``rows`` (of ``n``), into the cohort's order: null where a cohort row has none; an
+    internal error where a row is no cohort row's or two are the same one's."""
+    where = np.full(n, -1, dtype=np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= n):
+        raise _several(name, "rows that are no cohort row's")
     where[rows] = np.arange(len(rows))
     if np.count_nonzero(where >= 0) != len(rows):
-        raise RuntimeError(
-            f"Internal error in the feature engine: {name} has several rows for a cohort "
-            "row. Please report it."
-        )
-    return got["v"].take(pa.array(where, mask=where < 0))
+        raise _several(name, "several rows for a cohort row")
+    return pa.array(where, mask=where < 0)
+
+
+def _several(name: str, what: str) -> RuntimeError:
+    return RuntimeError(
+        f"Internal error in the feature engine: {name} has {what}. Please report it."
+    )
 
 
 def _lookups(
