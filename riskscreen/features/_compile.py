@@ -468,12 +468,22 @@ def compile_sql(
     return sql, features
 
 
-def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: str = "by_date"):
+def compile_plan(
+    spec: FeatureSpec,
+    sources: TableViews,
+    cohort_ctes,
+    *,
+    plan: str = "by_date",
+    shared_tables: bool = False,
+):
     """:func:`compile_sql`, with the compiler (its timelines, window starts, extra CTEs).
 
     For ``"running_totals"`` the SQL reads the timelines' values from columns of the
     cohort and the extra CTEs (e.g. a school's rate) from tables ``_rt_<name>``, both
-    made by :func:`riskscreen.features._many_dates.run_running_totals`.
+    made by :func:`riskscreen.features._many_dates.run_running_totals`. The extra CTEs
+    that do not read the cohort are ``comp.shared_extra``; with ``shared_tables`` the
+    plan by date reads them from those tables too (made once for all the batches:
+    :func:`riskscreen.features._many_dates.shared_tables`).
     """
     comp = _Compiler(sources)
     comp.inline = plan == "running_totals"
@@ -483,15 +493,16 @@ def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: s
     ctes = []
     raw_cols = ", ".join(f"{e} AS r{i}" for i, (_, e) in enumerate(exprs))
     raw_cols = f"c.pupil_id, c.as_of_date{', ' if raw_cols else ''}{raw_cols}"
+    # e.g. a school's rate: the same for every batch of pupils
+    comp.shared_extra = [
+        name for name, body in comp.extra_ctes if not re.search(r"\bcohort(_w)?\b", body)
+    ]
     if plan == "running_totals":
         from riskscreen.features._many_dates import running_total_parts
 
         # the cohort's rows come with the timelines' values and the few aggregates
         # still joined by date (run_running_totals): one projection, in the rows' order
         cols, comp.side_ctes = running_total_parts(comp)
-        comp.shared_extra = [
-            name for name, body in comp.extra_ctes if not re.search(r"\bcohort(_w)?\b", body)
-        ]
         comp.side_ctes += [
             (name, body, ["v"]) for name, body in comp.extra_ctes if name not in comp.shared_extra
         ]
@@ -499,7 +510,12 @@ def compile_plan(spec: FeatureSpec, sources: TableViews, cohort_ctes, *, plan: s
         ctes.append(("raw_features", f"SELECT {raw_cols} FROM parts AS c"))
         order = ""
     else:
-        ctes += comp.source_ctes() + comp.extra_ctes
+        ctes += comp.source_ctes()
+        shared = comp.shared_extra if shared_tables else []
+        ctes += [
+            (name, f"SELECT * FROM _rt_{name}" if name in shared else body)
+            for name, body in comp.extra_ctes
+        ]
         joins = [
             f"LEFT JOIN {alias} ON {alias}.pupil_id = c.pupil_id "
             f"AND {alias}.as_of_date = c.as_of_date"

@@ -473,11 +473,6 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     con = session.con
     # the compiled SQL has no ORDER BY: its rows come in the order of the batch's cohort
     con.execute("SET preserve_insertion_order = true")
-    bodies = dict(comp.extra_ctes)
-    for name in comp.shared_extra:  # e.g. a school's rate: the same for every batch
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {_with_extra(comp, name)}{bodies[name]}"
-        )
     dates, positions = _point_positions(con, comp)
     points = {t.name: _timeline_points(t, positions) for t in comp.timelines}
     per_pupil = max([len(points[t.name][0]) * 8 for t in comp.timelines] + [1])  # one grid
@@ -556,6 +551,20 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         for name in ("_rt_cohort", "_rt_pupils"):
             with contextlib.suppress(Exception):
                 con.unregister(name)
+
+
+@contextlib.contextmanager
+def shared_tables(con, comp):
+    """The extra CTEs that do not read the cohort (``comp.shared_extra``, e.g. a school's
+    rate) computed once, for all the session's as-of dates, into tables ``_rt_<name>``
+    that every batch reads; dropped on leaving."""
+    bodies = dict(comp.extra_ctes)
+    try:
+        for name in comp.shared_extra:
+            body = f"{_with_extra(comp, name)}{bodies[name]}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {body}")
+        yield
+    finally:
         for name in comp.shared_extra:
             con.execute(f"DROP TABLE IF EXISTS _rt_{name}")
 

@@ -658,6 +658,35 @@ def test_batches_of_as_of_dates_give_the_same_result(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(written, one_query, check_index_type=False)
 
 
+def test_a_large_date_is_split_into_queries_of_about_equal_rows(monkeypatch):
+    # a date just over a multiple of BATCH_ROWS is not split once more into a small
+    # remainder (which reads the same row groups as a full query); the rows of a split
+    # date are shared evenly, and the features are those of one query
+    from riskscreen.datasets import make_linked_histories
+    from riskscreen.features import _run
+    from riskscreen.features._session import Session
+
+    h = make_linked_histories(n_pupils=120, n_years=2, seed=3)
+    date = h.attendance["period_end"].max().normalize()
+    spec = default_spec()
+    whole = build_features(h, [date], spec)
+    n = len(whole)
+    assert n > 40
+
+    def sizes(rows):
+        monkeypatch.setattr(_run, "BATCH_ROWS", rows)
+        with Session(h, owner="test") as session:
+            return [sum(k for _, k in b[3]) for b in _run._batches(session.prepare([date]))]
+
+    # within BATCH_SLACK of the rows: one query; just over twice: two, not three
+    assert sizes(int(n / (1 + _run.BATCH_SLACK)) + 1) == [n]
+    assert sorted(sizes(n // 2 - 1)) == [n // 2, n - n // 2]
+    split = sizes(n // 3)  # three queries within one row of each other
+    assert sum(split) == n and max(split) - min(split) <= 1 and len(split) == 3
+    monkeypatch.setattr(_run, "BATCH_ROWS", n // 2 - 1)
+    pd.testing.assert_frame_equal(build_features(h, [date], spec), whole)
+
+
 def _run_features(h, dates, spec):
     from riskscreen.features._run import run_features
     from riskscreen.features._session import Session
@@ -686,6 +715,34 @@ def test_result_is_filled_in_place_across_batches_and_record_batches(monkeypatch
     values = batched.to_numpy()
     assert values.shape == (len(batched), len(spec.output_names()))
     assert np.shares_memory(values, batched.iloc[:, 0].to_numpy())
+
+
+def test_a_school_rate_is_computed_once_for_all_the_batches(monkeypatch):
+    # the extra CTEs that do not read the cohort (a school's rate, its roll) are the
+    # same for every batch: made once into tables the batches' queries read, dropped after
+    from riskscreen.features import _run
+    from riskscreen.features._run import run_features
+    from riskscreen.features._session import Session
+
+    h = _story()
+    dates = [AS_OF, pd.Timestamp("2021-06-14"), pd.Timestamp("2021-11-01")]
+    spec = default_spec()
+    one_query = _run_features(h, dates, spec)
+    seen = []
+    fetch = _run.fetch_batches
+    monkeypatch.setattr(_run, "BATCH_ROWS", 2)  # several queries per as-of date
+    monkeypatch.setattr(
+        _run, "fetch_batches", lambda s, sql, *a: seen.append(sql) or fetch(s, sql, *a)
+    )
+    with Session(h, owner="test") as session:
+        batched = run_features(session.prepare(dates), spec, plan="by_date")
+        left = session.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_rt\\_%' ESCAPE '\\'"
+        ).fetchall()
+    pd.testing.assert_frame_equal(batched, one_query)
+    assert "school_roll AS (SELECT * FROM _rt_school_roll)" in seen[0]
+    assert "COUNT(DISTINCT" not in seen[0]  # the roll's own SQL is not run per batch
+    assert left == []
 
 
 def test_dtype_float32_halves_the_result_and_bad_dtype_is_named():
