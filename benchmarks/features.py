@@ -30,7 +30,11 @@ subset. After the table, the sweep: each case's time per extra as-of date,
 Synthetic data come from ``riskscreen.datasets.make_linked_histories`` at ``--base``
 pupils; larger sizes are made by tiling that base with shifted pupil_id / school_id
 offsets, streamed to Parquet (so 1M pupils are 10 shifted copies of a 100k-pupil
-authority; the output says so).
+authority; the output says so). Each copy's attendance comes week by week, so a row
+group holds the rows of one copy's pupils: a query for a range of pupils skips the
+other copies. ``--layout date`` sorts the whole attendance file by ``period_end``
+instead (as a return written week by week would be), so every row group holds every
+pupil: the layout where reading by batches of pupils costs most.
 
 Usage::
 
@@ -38,6 +42,8 @@ Usage::
     python benchmarks/features.py --sizes 20000 --base 20000   # quick run
     python benchmarks/features.py --sizes 100000 --cases polars library \
         library-running-totals --n-dates 1 6 24          # the plans against Polars
+    python benchmarks/features.py --sizes 1000000 --layout date --cases polars \
+        library --n-dates 1                              # attendance sorted by date
 
 ``polars`` needs the ``bench`` extra (``pip install riskscreen[bench]``).
 """
@@ -83,8 +89,11 @@ SCHOOL_OFFSET = 10_000_000
 # ------------------------------------------------------------------------------------------------
 # data
 # ------------------------------------------------------------------------------------------------
-def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[int, Path]:
-    """Parquet folders per size: the generated base authority, tiled with shifted ids."""
+def make_folders(
+    out: Path, sizes, base: int, period: str, years: int, layout: str = "pupil"
+) -> dict[int, Path]:
+    """Parquet folders per size: the generated base authority, tiled with shifted ids (and
+    with ``layout="date"``, copies with the attendance sorted by date)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -136,7 +145,42 @@ def make_folders(out: Path, sizes, base: int, period: str, years: int) -> dict[i
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
         (folder / "done").write_text(json.dumps({"copies": copies, "base": base}))
         print(f"# wrote {folder} ({copies} x {base:,} pupils)", flush=True)
+    if layout == "date":
+        folders = {n: sorted_by_date(folder, out) for n, folder in folders.items()}
     return folders
+
+
+def sorted_by_date(folder: Path, out: Path) -> Path:
+    """A copy of ``folder`` whose attendance is sorted by ``period_end`` (then school, pupil)."""
+    import shutil
+
+    import duckdb
+
+    from riskscreen.data._io import file_sha256
+
+    target = out / f"{folder.name}_by_date"
+    if (target / "done").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name, entry in manifest["tables"].items():
+        src, dst = folder / entry["file"], target / entry["file"]
+        if name != "attendance":
+            shutil.copyfile(src, dst)
+            continue
+        con = duckdb.connect(config={"memory_limit": "4GB", "temp_directory": str(out / "spill")})
+        path = str(src).replace("'", "''")
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{path}') ORDER BY period_end, school_id, "
+            f"pupil_id) TO '{str(dst).replace(chr(39), chr(39) * 2)}' "
+            "(FORMAT PARQUET, ROW_GROUP_SIZE 1000000)"
+        )
+        con.close()
+        entry["sha256"] = file_sha256(dst)
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (target / "done").write_text("1")
+    print(f"# wrote {target} (attendance sorted by date)", flush=True)
+    return target
 
 
 # ------------------------------------------------------------------------------------------------
@@ -316,6 +360,12 @@ def main(argv=None) -> None:
         ],
     )
     p.add_argument("--n-dates", type=int, nargs="+", default=[1, 6, 24], choices=[1, 6, 24])
+    p.add_argument(
+        "--layout",
+        choices=["pupil", "date"],
+        default="pupil",
+        help="attendance as generated (each copy's pupils together) or sorted by date",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -332,11 +382,13 @@ def main(argv=None) -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "spill").mkdir(exist_ok=True)
-    folders = make_folders(args.out, args.sizes, args.base, args.period, args.years)
+    folders = make_folders(args.out, args.sizes, args.base, args.period, args.years, args.layout)
     print(
         f"# synthetic data: make_linked_histories(n_pupils={args.base:,}, n_years={args.years}, "
         f"attendance_period={args.period!r}); sizes above the base are tiled copies with "
-        f"shifted pupil_id/school_id, written to Parquet. DuckDB memory_limit="
+        f"shifted pupil_id/school_id, written to Parquet"
+        f"{'; attendance sorted by period_end' if args.layout == 'date' else ''}. "
+        "DuckDB memory_limit="
         f"{args.memory_limit}, threads={args.threads}; each case in a fresh subprocess.",
         flush=True,
     )
