@@ -117,6 +117,9 @@ class _Compiler:
         self.side_ctes: list[tuple[str, str, list[str]]] = []
         self.side_rows: dict[str, str] = {}  # side CTE -> the rows it reads (if they may be none)
         self.shared_extra: list[str] = []
+        # plan "by_date" with shared tables: the sources aggregated per set of dates for
+        # all the pupils of its batches (name -> SQL over dates_w)
+        self.shared_sources: dict[str, str] = {}
         # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
         self.inline = False
 
@@ -376,17 +379,28 @@ class _Compiler:
         """One CTE per source: all its features as conditional aggregates over one join."""
         return [(_src_alias(src), self.join_cte(src, parts)) for src, parts in self.parts.items()]
 
-    def join_cte(self, src: str, parts: list[dict], relation: str | None = None) -> str:
+    def join_cte(
+        self, src: str, parts: list[dict], relation: str | None = None, *, by_dates: bool = False
+    ) -> str:
         """The aggregates ``parts`` of ``src`` over a range join of the cohort with its rows.
 
         The join keeps events before the as-of date and, when every feature of the
         source has a bounded window, after the start of the widest one. A filter
         shared by every part moves into the join condition. ``relation`` replaces
         the source's rows (e.g. only some of them); by default all of them.
+
+        ``by_dates``: the same aggregates joined with the as-of dates (``dates_w``: one
+        row per date with its window starts) rather than the cohort's rows, for the
+        pupils of the cohort on those dates (``_cohort_all``, ``asof_dates``): valid where
+        the aggregates read no column of the cohort but its date and window starts
+        (:func:`_by_dates_only`).
         """
         info = self.sources.info[src]
         date = f"e.{quote(info.date)}"
-        on = f"e.{quote(info.id)} = c.pupil_id AND {date} < c.as_of_date"
+        ident = f"e.{quote(info.id)}"
+        on = f"{date} < c.as_of_date"
+        if not by_dates:
+            on = f"{ident} = c.pupil_id AND {on}"
         if info.recorded is not None:
             on += f" AND {info.known_sql('e', 'c.as_of_date')}"
         bound = None
@@ -412,10 +426,27 @@ class _Compiler:
             else:
                 body = f"{p['fn']}({p['value']})"
             cols.append(f"{body} AS {p['alias']}")
+        if by_dates:
+            return (
+                f"SELECT {ident} AS pupil_id, c.as_of_date, {', '.join(cols)} FROM dates_w AS c "
+                f"JOIN {relation or info.relation} AS e ON {on} WHERE {ident} IN (SELECT "
+                "pupil_id FROM _cohort_all WHERE as_of_date IN (SELECT as_of_date FROM "
+                f"asof_dates)) GROUP BY {ident}, c.as_of_date"
+            )
         return (
             f"SELECT c.pupil_id, c.as_of_date, {', '.join(cols)} FROM cohort_w AS c "
             f"JOIN {relation or info.relation} AS e ON {on} GROUP BY c.pupil_id, c.as_of_date"
         )
+
+    def dates_w_sql(self) -> str:
+        """The as-of dates of ``asof_dates`` with the window starts (``dates_w``)."""
+        starts = "".join(f", {sql} AS {col}" for col, sql in sorted(self.starts.items()))
+        return f"SELECT c.as_of_date{starts} FROM asof_dates AS c"
+
+
+def _by_dates_only(sql: str, starts) -> bool:
+    """Whether ``sql`` reads no column of the cohort (``c.``) but its date and window starts."""
+    return all(col == "as_of_date" or col in starts for col in re.findall(r"\bc\.(\w+)", sql))
 
 
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
@@ -510,7 +541,15 @@ def compile_plan(
         ctes.append(("raw_features", f"SELECT {raw_cols} FROM parts AS c"))
         order = ""
     else:
-        ctes += comp.source_ctes()
+        if shared_tables:  # sources read once per set of dates, for all its batches
+            for src, parts in comp.parts.items():
+                body = comp.join_cte(src, parts, by_dates=True)
+                if _by_dates_only(body, comp.starts):
+                    comp.shared_sources[_src_alias(src)] = body
+        ctes += [
+            (name, f"SELECT * FROM _rt_{name}" if name in comp.shared_sources else body)
+            for name, body in comp.source_ctes()
+        ]
         shared = comp.shared_extra if shared_tables else []
         ctes += [
             (name, f"SELECT * FROM _rt_{name}" if name in shared else body)

@@ -557,7 +557,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
 def shared_tables(con, comp):
     """The extra CTEs that do not read the cohort (``comp.shared_extra``, e.g. a school's
     rate) computed once, for all the session's as-of dates, into tables ``_rt_<name>``
-    that every batch reads; dropped on leaving."""
+    that every batch reads; these and the tables of :func:`source_tables` dropped on
+    leaving."""
     bodies = dict(comp.extra_ctes)
     try:
         for name in comp.shared_extra:
@@ -565,8 +566,20 @@ def shared_tables(con, comp):
             con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {body}")
         yield
     finally:
-        for name in comp.shared_extra:
+        for name in [*comp.shared_extra, *comp.shared_sources]:
             con.execute(f"DROP TABLE IF EXISTS _rt_{name}")
+
+
+def source_tables(con, comp) -> None:
+    """The aggregates of the sources in ``comp.shared_sources`` (plan by date) for the dates
+    of ``asof_dates`` and all the cohort's pupils on them, into tables ``_rt_<name>`` read
+    by the batches of those dates: a date split into batches of pupils reads its events
+    once, not once per batch (with the events stored by date, every batch would read the
+    row groups of its dates whoever they hold: 1M pupils, one date in two batches, 12.3 s
+    of queries against 6.4 s)."""
+    for name, body in comp.shared_sources.items():
+        sql = f"WITH dates_w AS ({comp.dates_w_sql()}) {body}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {sql}")
 
 
 def _pipeline(batches, prepare, sql: str):

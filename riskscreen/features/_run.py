@@ -56,7 +56,12 @@ import numpy as np
 import pandas as pd
 
 from riskscreen.features._compile import compile_plan
-from riskscreen.features._many_dates import choose_plan, run_running_totals, shared_tables
+from riskscreen.features._many_dates import (
+    choose_plan,
+    run_running_totals,
+    shared_tables,
+    source_tables,
+)
 from riskscreen.features._session import Session
 from riskscreen.features._spec import FeatureSpec
 
@@ -134,11 +139,16 @@ def run_features(
         return out
     batches = _batches(session)
     shared = contextlib.nullcontext()
-    if len(batches) > 1 and comp.shared_extra:  # e.g. a school's rate: once, not per batch
+    if len(batches) > 1:  # e.g. a school's rate once, not per batch; events once per date
         sql, _, comp = compile_plan(spec, session.views, cohort, plan=plan, shared_tables=True)
         shared = shared_tables(session.con, comp)
+    made: list = []  # the dates the tables of the shared sources hold
 
     def prepare(batch) -> None:
+        if comp.shared_sources and made != list(batch[0]):
+            session.set_dates(batch[0])
+            source_tables(session.con, comp)
+            made[:] = batch[0]
         _set_batch(session, batch[:3])
 
     with shared:

@@ -719,7 +719,8 @@ def test_result_is_filled_in_place_across_batches_and_record_batches(monkeypatch
 
 def test_a_school_rate_is_computed_once_for_all_the_batches(monkeypatch):
     # the extra CTEs that do not read the cohort (a school's rate, its roll) are the
-    # same for every batch: made once into tables the batches' queries read, dropped after
+    # same for every batch: made once into tables the batches' queries read, dropped after;
+    # a source's aggregates are made once per set of dates for the pupils of its batches
     from riskscreen.features import _run
     from riskscreen.features._run import run_features
     from riskscreen.features._session import Session
@@ -742,6 +743,9 @@ def test_a_school_rate_is_computed_once_for_all_the_batches(monkeypatch):
     pd.testing.assert_frame_equal(batched, one_query)
     assert "school_roll AS (SELECT * FROM _rt_school_roll)" in seen[0]
     assert "COUNT(DISTINCT" not in seen[0]  # the roll's own SQL is not run per batch
+    # and the events are aggregated once per set of dates for all its batches' pupils
+    assert "agg_attendance AS (SELECT * FROM _rt_agg_attendance)" in seen[0]
+    assert "agg_exclusions AS (SELECT * FROM _rt_agg_exclusions)" in seen[0]
     assert left == []
 
 
