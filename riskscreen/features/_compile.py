@@ -506,6 +506,7 @@ def compile_plan(
     *,
     plan: str = "by_date",
     shared_tables: bool = False,
+    shared_sources=(),
 ):
     """:func:`compile_sql`, with the compiler (its timelines, window starts, extra CTEs).
 
@@ -514,7 +515,10 @@ def compile_plan(
     made by :func:`riskscreen.features._many_dates.run_running_totals`. The extra CTEs
     that do not read the cohort are ``comp.shared_extra``; with ``shared_tables`` the
     plan by date reads them from those tables too (made once for all the batches:
-    :func:`riskscreen.features._many_dates.shared_tables`).
+    :func:`riskscreen.features._many_dates.shared_tables`), and the aggregates of the
+    sources named in ``shared_sources`` (those that read no cohort column but the date:
+    ``comp.shared_sources``) from tables made once per set of dates
+    (:func:`riskscreen.features._many_dates.source_tables`).
     """
     comp = _Compiler(sources)
     comp.inline = plan == "running_totals"
@@ -543,6 +547,8 @@ def compile_plan(
     else:
         if shared_tables:  # sources read once per set of dates, for all its batches
             for src, parts in comp.parts.items():
+                if src not in shared_sources:
+                    continue
                 body = comp.join_cte(src, parts, by_dates=True)
                 if _by_dates_only(body, comp.starts):
                     comp.shared_sources[_src_alias(src)] = body

@@ -732,6 +732,7 @@ def test_a_school_rate_is_computed_once_for_all_the_batches(monkeypatch):
     seen = []
     fetch = _run.fetch_batches
     monkeypatch.setattr(_run, "BATCH_ROWS", 2)  # several queries per as-of date
+    monkeypatch.setattr(_run, "SHARED_SOURCE_ROWS", 0)  # every source counts as big
     monkeypatch.setattr(
         _run, "fetch_batches", lambda s, sql, *a: seen.append(sql) or fetch(s, sql, *a)
     )
@@ -747,6 +748,13 @@ def test_a_school_rate_is_computed_once_for_all_the_batches(monkeypatch):
     assert "agg_attendance AS (SELECT * FROM _rt_agg_attendance)" in seen[0]
     assert "agg_exclusions AS (SELECT * FROM _rt_agg_exclusions)" in seen[0]
     assert left == []
+    # sources of few rows are joined in each query
+    monkeypatch.setattr(_run, "SHARED_SOURCE_ROWS", 10**6)
+    seen.clear()
+    with Session(h, owner="test") as session:
+        small = run_features(session.prepare(dates), spec, plan="by_date")
+    pd.testing.assert_frame_equal(small, one_query)
+    assert "_rt_agg_" not in seen[0] and "_rt_school_roll" in seen[0]
 
 
 def test_dtype_float32_halves_the_result_and_bad_dtype_is_named():

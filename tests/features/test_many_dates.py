@@ -366,6 +366,8 @@ def test_the_plans_agree_batch_by_batch_and_written_to_parquet(
     # many batches of pupils (all dates each): bounded by their rows, or by the memory of
     # a grid of running totals (pupils x points)
     monkeypatch.setattr(_run, "BATCH_ROWS", 15)
+    # by date: every source aggregated once per set of dates for all its queries' pupils
+    monkeypatch.setattr(_run, "SHARED_SOURCE_ROWS", 0)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", max_rows)
     monkeypatch.setattr(_many_dates, "RT_GRID_BYTES", max_grid)
     # sources read once and sliced per batch, or read per batch
