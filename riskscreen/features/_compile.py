@@ -123,10 +123,11 @@ class _Compiler:
         # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
         self.inline = False
 
-    def cohort_w_sql(self) -> str:
-        """The cohort with a column per window start the aggregates use (``cohort_w``)."""
+    def cohort_w_sql(self, head: str = "c.*", table: str = "cohort") -> str:
+        """The cohort with a column per window start the aggregates use (``cohort_w``);
+        ``head`` and ``table`` give another table's columns with the window starts."""
         starts = "".join(f", {sql} AS {col}" for col, sql in sorted(self.starts.items()))
-        return f"SELECT c.*{starts} FROM cohort AS c"
+        return f"SELECT {head}{starts} FROM {table} AS c"
 
     def _ws(self, w) -> str | None:
         """Column of the cohort holding the first day of window ``w`` (None for 'all')."""
@@ -440,8 +441,7 @@ class _Compiler:
 
     def dates_w_sql(self) -> str:
         """The as-of dates of ``asof_dates`` with the window starts (``dates_w``)."""
-        starts = "".join(f", {sql} AS {col}" for col, sql in sorted(self.starts.items()))
-        return f"SELECT c.as_of_date{starts} FROM asof_dates AS c"
+        return self.cohort_w_sql("c.as_of_date", "asof_dates")
 
 
 def _by_dates_only(sql: str, starts) -> bool:

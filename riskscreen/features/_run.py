@@ -148,11 +148,10 @@ def run_features(
     made: list = []  # the dates the tables of the shared sources hold
 
     def prepare(batch) -> None:
+        _set_batch(session, batch[:3])  # asof_dates: the batch's dates
         if comp.shared_sources and made != list(batch[0]):
-            session.set_dates(batch[0])
             source_tables(session.con, comp)
             made[:] = batch[0]
-        _set_batch(session, batch[:3])
 
     with shared:
         if output_path is not None:
