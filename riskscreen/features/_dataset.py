@@ -237,21 +237,10 @@ def dataset_from_session(
     sensitive: bool = False,
     use_protected=(),
     dtype="float64",
-    fingerprint: bool = True,
 ) -> Dataset:
-    """:func:`build_dataset` in an open session (parameters already checked).
-
-    ``fingerprint=False`` skips hashing the histories (``Dataset.fingerprint`` is
-    then empty), for callers that only want the features.
-    """
-    if isinstance(use_protected, str):
-        use_protected = (use_protected,)
-    use_protected = tuple(use_protected or ())
+    """:func:`build_dataset` in an open session (parameters already checked)."""
     session.prepare(as_of_dates, cohort)
-    X = fill_medians(run_features(session, spec, dtype=dtype), spec, None)
-    groups = compute_protected(session) if (sensitive or use_protected) else None
-    if use_protected:
-        X = pd.concat([X, protected_inputs(groups, use_protected).astype(X.dtypes.iloc[0])], axis=1)
+    X, groups = _features(session, spec, use_protected, dtype, sensitive=sensitive)
     y = report = None
     if rules is not None:
         y, report = compute_labels(session, rules)
@@ -265,7 +254,7 @@ def dataset_from_session(
         horizon=None if rules is None else rules.horizon,
         sensitive=groups if sensitive else None,
         end_of_data=session.end_of_data(),
-        fingerprint=session.fingerprint() if fingerprint else {},
+        fingerprint=session.fingerprint(),
     )
 
 
@@ -287,13 +276,20 @@ def feature_matrix(
     spec = check_spec(spec, owner)
     check_dtype(dtype, owner)
     with open_session(histories, owner=owner, engine=engine) as session:
-        data = dataset_from_session(
-            session,
-            as_of_dates,
-            spec=spec,
-            cohort=cohort,
-            use_protected=use_protected,
-            dtype=dtype,
-            fingerprint=False,
-        )
-    return data.X
+        # the features alone: no cohort frame, labels or fingerprint (a Dataset's)
+        session.prepare(as_of_dates, cohort)
+        return _features(session, spec, use_protected, dtype)[0]
+
+
+def _features(session: Session, spec, use_protected, dtype, *, sensitive: bool = False):
+    """The prepared session's feature matrix (medians filled, protected inputs appended
+    for ``use_protected``) and its protected groups (None unless ``sensitive`` or
+    ``use_protected``)."""
+    if isinstance(use_protected, str):
+        use_protected = (use_protected,)
+    use_protected = tuple(use_protected or ())
+    X = fill_medians(run_features(session, spec, dtype=dtype), spec, None)
+    groups = compute_protected(session) if (sensitive or use_protected) else None
+    if use_protected:
+        X = pd.concat([X, protected_inputs(groups, use_protected).astype(X.dtypes.iloc[0])], axis=1)
+    return X, groups
