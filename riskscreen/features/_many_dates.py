@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import re
 
@@ -525,17 +526,24 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
     }
 
+    # into memory, a batch's NumPy work is done by the reading thread or the preparing
+    # one, whichever is free first (to Parquet the preparing one does it all: the rows
+    # read for the next batch would wait in memory beside the tables being encoded)
+    split = output_path is None and len(batches) > 1
     # memory kept from batch to batch: a set per batch in flight (_pipeline), and scratch
-    buffers, scratch = (_Buffers(), _Buffers()), _Buffers()
+    # (a set each when two batches may be worked out at once, on two threads)
+    scratch = [_Buffers(), _Buffers()] if split else [_Buffers()] * 2
+    buffers = [(_Buffers(), scratch[k]) for k in range(2)]
 
-    def prepare(batch, k: int = 0) -> pa.Table:
-        mem = (buffers[k], scratch)
-        return _prepare_batch(session, comp, batch, dates, positions, points, mem, no_rows)
+    def prepare(batch, k: int = 0):
+        return _prepare_batch(
+            session, comp, batch, dates, positions, points, buffers[k], no_rows, lazy=not split
+        )
 
     def prepare_here(batch) -> None:  # one batch: run on the session's connection
-        con.register("_rt_cohort", prepare(batch))
+        con.register("_rt_cohort", prepare(batch)())
 
-    readers = _pipeline(batches, prepare, sql) if len(batches) > 1 else None
+    readers = _pipeline(batches, prepare, sql, split=split) if len(batches) > 1 else None
     threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     if readers is not None:  # the session's queries share the cores with the reading
         con.execute(f"SET threads = {RT_PREPARE_THREADS}")
@@ -582,7 +590,7 @@ def source_tables(con, comp) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {sql}")
 
 
-def _pipeline(batches, prepare, sql: str):
+def _pipeline(batches, prepare, sql: str, *, split: bool = False):
     """The rows of ``sql`` for each batch (Arrow readers), each batch prepared on a thread of
     its own while the one before is read.
 
@@ -591,7 +599,10 @@ def _pipeline(batches, prepare, sql: str):
     spilling: it only streams) while the next batch's queries run on the session's. Two
     batches are in flight at most (the one read and the one prepared: ``prepare(batch,
     k)`` writes into buffer set ``k``); an error while preparing is raised here, and
-    closing the readers stops the thread.
+    closing the readers stops the thread. ``prepare`` runs the batch's queries and
+    returns a function doing the rest (NumPy, no connection) that gives the cohort
+    rows: run on the thread too, or with ``split`` by whichever thread is free first:
+    here, before the batch is read, or on the thread while it waits for a slot.
     """
     import queue
     import threading
@@ -608,25 +619,35 @@ def _pipeline(batches, prepare, sql: str):
     slots, stop = threading.Semaphore(2), threading.Event()
 
     def work() -> None:
+        pending = None  # the last batch handed over, perhaps not finished yet
         for i, batch in enumerate(batches):
-            slots.acquire()  # batch i - 2 has been read: its buffers are free
+            # a slot is free once batch i - 2 has been read (its buffers are free); until
+            # then, finish the batch handed over if the reading thread has not begun it
+            if not slots.acquire(blocking=False):
+                if pending is not None:
+                    pending.run()
+                slots.acquire()
             if stop.is_set():
                 return
             try:
-                ready.put((prepare(batch, i % 2), None))
+                job = _Job(prepare(batch, i % 2))
             except BaseException as exc:  # noqa: BLE001 (raised on the reading thread)
                 ready.put((None, exc))
                 return
+            if not split:
+                job.run()
+            ready.put((job, None))
+            pending = job
 
     thread = threading.Thread(target=work, name="riskscreen-batches", daemon=True)
     thread.start()
     try:
         for _ in batches:
-            cohort, exc = ready.get()
+            job, exc = ready.get()
             if exc is not None:
                 raise exc
-            con.register("_rt_cohort", cohort)
-            del cohort
+            con.register("_rt_cohort", job.result())
+            del job
             reader = arrow_reader(con, sql)
             yield reader
             reader.close()  # its result, if not read to the end
@@ -638,6 +659,33 @@ def _pipeline(batches, prepare, sql: str):
         slots.release()
         thread.join()
         con.close()
+
+
+class _Job:
+    """A batch's NumPy work (a function of no arguments), run once by whichever thread
+    comes first (:func:`_pipeline`); its error is raised to the one asking for the result."""
+
+    def __init__(self, fn) -> None:
+        import threading
+
+        self._fn, self._lock = fn, threading.Lock()
+        self._result = self._exc = None
+
+    def run(self) -> None:
+        with self._lock:
+            if self._fn is None:
+                return
+            try:
+                self._result = self._fn()
+            except BaseException as exc:  # noqa: BLE001 (raised by result())
+                self._exc = exc
+            self._fn = None
+
+    def result(self):
+        self.run()
+        if self._exc is not None:
+            raise self._exc
+        return self._result
 
 
 def _with_extra(comp, name: str) -> str:
@@ -808,12 +856,19 @@ def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
 
 
-def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows) -> pa.Table:
-    """The batch's cohort rows with every aggregate they read (``_rt_cohort`` of the SQL).
+def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows, *, lazy):
+    """The batch's queries, and a function giving its cohort rows with every aggregate
+    they read (``_rt_cohort`` of the SQL) from them.
 
-    In the engine's order (as-of date, then pupil): the cohort's own columns, the
-    shared extra CTEs joined (e.g. the school's rate), each timeline's values at
-    the points looked up, and the side CTEs (aggregates joined by date) aligned.
+    The queries (on the session's connection) read the batch's cohort rows, each
+    timeline's rows (or its slice of the rows read once) and the side CTEs (aggregates
+    joined by date); the function works out the rest in NumPy, using no connection, so
+    it may run on another thread (:func:`_pipeline`). With ``lazy`` the timelines' rows
+    are read by the function instead, on the session's connection (so on its thread),
+    each source's let go before the next is read. The function's rows are in the engine's order
+    (as-of date, then pupil): the cohort's own columns, the shared extra CTEs joined
+    (e.g. the school's rate), each timeline's values at the points looked up, and the
+    side CTEs aligned.
     """
     from riskscreen.features._run import _set_batch
 
@@ -829,40 +884,15 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             }
         ),
     )
-    # the counts of one timeline's lookups (most) may be worked out in its grids' cells
-    # (_lookups); the lookups every row needs: those the SQL reads and the other counts'
-    visible = {name for t in comp.timelines for name in t.visible}
-    owner = {name: t.name for t in comp.timelines for name in t.lookups}
-    local: dict[str, dict] = {}
-    row_wise = set(visible)
-    for name, (kind, args) in comp.counts.items():
-        if kind == "days":  # (sign, point, lookup x 4) per term
-            row_wise.update(k for term in args for k in term[2:])
-            continue
-        terms = [k for _, k in args[0] + (args[1] or ())]
-        if len({owner[k] for k in terms}) == 1:
-            local.setdefault(owner[terms[0]], {})[name] = args
-        else:
-            row_wise.update(terms)
-    looked_up, columns = {}, {}
-    for t in comp.timelines:
-        pts, pos = points[t.name]
-        got, done = _lookups(
-            con, t, batch, pts, pos, row_pupil, row_date, uniq, buffers,
-            local.get(t.name, {}), row_wise,
-        )  # fmt: skip
-        looked_up.update(got)
-        columns.update(done)
-    # the columns the SQL reads: lookups, and counts worked out from them
-    columns.update({name: _arrow(v) for name, v in looked_up.items() if name in visible})
-    for name, (kind, args) in comp.counts.items():
-        if name in columns:  # worked out in the cells of its timeline's grids
-            continue
-        if kind == "days":
-            columns[name] = _days_active(name, args, looked_up, positions, row_date, buffers[0])
-        else:
-            columns[name] = _counts(name, *args, looked_up, *buffers)
-    del looked_up
+    # each timeline's rows: read now, or (``lazy``) by the function, one source at a time
+    # (a source's rows let go before the next is read: fewer in memory at once)
+    read = {
+        t.name: functools.partial(_timeline_rows, con, t, batch, points[t.name][0], uniq)
+        for t in comp.timelines
+    }
+    if not lazy:
+        read = {name: rows() for name, rows in read.items()}
+    columns: dict[str, pa.Array] = {}
     for name, _, side_cols in comp.side_ctes:
         if name in no_rows:  # e.g. no spell known late: nothing to add to the running totals
             for col in side_cols:
@@ -883,9 +913,56 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             for col in side_cols:
                 columns[f"{name}_{col}"] = got[col].take(take)
         con.unregister("_rt_base")
-    for name, values in columns.items():
-        cohort = cohort.append_column(name, values)
-    return cohort
+
+    def finish() -> pa.Table:
+        table = cohort
+        for name, values in _aggregates(comp, read, positions, points, row_pupil, row_date,
+                                        len(uniq), buffers).items():  # fmt: skip
+            table = table.append_column(name, values)
+        for name, values in columns.items():
+            table = table.append_column(name, values)
+        return table
+
+    return finish
+
+
+def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, buffers) -> dict:
+    """The timelines' columns the SQL reads for every cohort row of a batch: lookups, and
+    counts worked out from them, from each timeline's rows (``read``, taken from it)."""
+    # the counts of one timeline's lookups (most) may be worked out in its grids' cells
+    # (_lookups); the lookups every row needs: those the SQL reads and the other counts'
+    visible = {name for t in comp.timelines for name in t.visible}
+    owner = {name: t.name for t in comp.timelines for name in t.lookups}
+    local: dict[str, dict] = {}
+    row_wise = set(visible)
+    for name, (kind, args) in comp.counts.items():
+        if kind == "days":  # (sign, point, lookup x 4) per term
+            row_wise.update(k for term in args for k in term[2:])
+            continue
+        terms = [k for _, k in args[0] + (args[1] or ())]
+        if len({owner[k] for k in terms}) == 1:
+            local.setdefault(owner[terms[0]], {})[name] = args
+        else:
+            row_wise.update(terms)
+    looked_up, columns = {}, {}
+    for t in comp.timelines:
+        pts, pos = points[t.name]
+        got, done = _lookups(
+            t, read, pts, pos, row_pupil, row_date, n_pupils, buffers,
+            local.get(t.name, {}), row_wise,
+        )  # fmt: skip
+        looked_up.update(got)
+        columns.update(done)
+    # the columns the SQL reads: lookups, and counts worked out from them
+    columns.update({name: _arrow(v) for name, v in looked_up.items() if name in visible})
+    for name, (kind, args) in comp.counts.items():
+        if name in columns:  # worked out in the cells of its timeline's grids
+            continue
+        if kind == "days":
+            columns[name] = _days_active(name, args, looked_up, positions, row_date, buffers[0])
+        else:
+            columns[name] = _counts(name, *args, looked_up, *buffers)
+    return columns
 
 
 def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
@@ -978,8 +1055,20 @@ def _several(name: str, what: str) -> RuntimeError:
     )
 
 
+def _timeline_rows(con, t: _Timeline, batch, pts, uniq) -> tuple:
+    """The rows of timeline ``t`` of the batch's pupils (``uniq``) with the values its grids
+    add up (a slice of the rows read once, for a small source), and their pupil numbers."""
+    value_cols = t.values(t.recipes(t.complete))
+    if t.cached is None:
+        return _batch_rows(con, t, batch, pts, value_cols, uniq)
+    lo, hi = batch[4]
+    every, idx = t.cached
+    start, stop = np.searchsorted(idx, [lo, hi])
+    return every.slice(start, stop - start), (idx[start:stop] - lo).astype(np.int32)
+
+
 def _lookups(
-    con, t: _Timeline, batch, pts, pos, row_pupil, row_date, uniq, buffers, counts, row_wise
+    t: _Timeline, read: dict, pts, pos, row_pupil, row_date, n_pupils, buffers, counts, row_wise
 ) -> tuple[dict, dict]:
     """The values of timeline ``t`` at its points for every cohort row of the batch: NumPy
     arrays of running totals (floats or doubles), Arrow arrays of dates; and the columns
@@ -989,18 +1078,13 @@ def _lookups(
     rows in) the counts are worked out in the cells, date by date, and each row takes
     its count (:func:`_cell_counts`); the rows then take only the lookups in
     ``row_wise``. Else every lookup is taken and the counts are left to the caller."""
-    # the rows of the batch's pupils with their key's day and the values the grids add
-    # up (a slice of the rows read once, for a small source); their bucket (the number
+    # the rows of the batch's pupils (:func:`_timeline_rows`, with their pupil numbers)
+    # with their key's day and the values the grids add up; their bucket (the number
     # of points up to the key) and the sums per pupil and bucket are worked out here
+    rows = read.pop(t.name)  # taken from ``read``: let go once its grids are built
+    rows, idx = rows() if callable(rows) else rows  # (lazy: read now)
     recipes = t.recipes(t.complete)
     value_cols = t.values(recipes)
-    if t.cached is not None:
-        lo, hi = batch[4]
-        every, idx = t.cached
-        start, stop = np.searchsorted(idx, [lo, hi])
-        rows, idx = every.slice(start, stop - start), (idx[start:stop] - lo).astype(np.int32)
-    else:
-        rows, idx = _batch_rows(con, t, batch, pts, value_cols, uniq)
     columns = {key: rows[col] for key, col in value_cols.items()}
     day = rows["day"]
     del rows  # each column is let go once its grid is built
@@ -1008,7 +1092,6 @@ def _lookups(
     # one slot of nothing, where the others look up; a pupil's points lie side by side
     # when the rows come pupil by pupil (their sums then add up nearby), else a point's
     # pupils do (rows by date, e.g. attendance)
-    n_pupils = len(uniq)
     have = np.zeros(n_pupils + 1, dtype=bool)
     have[idx] = True
     # rows of no pupil of the batch (number n_pupils, _batch_rows) go to a cell of their own

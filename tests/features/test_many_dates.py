@@ -469,7 +469,9 @@ def test_batches_bounded_by_the_rows_they_read_from_a_source(monkeypatch):
     monkeypatch.setattr(
         _many_dates,
         "_prepare_batch",
-        lambda session, comp, batch, *a: batches.append(batch) or prepare(session, comp, batch, *a),
+        lambda session, comp, batch, *a, **kw: (
+            batches.append(batch) or prepare(session, comp, batch, *a, **kw)
+        ),
     )
     h = _random_histories(6)
     by_date, running = _both_plans(h)
@@ -840,10 +842,10 @@ def test_rows_known_late_are_added_in_only_where_there_are_any(monkeypatch, reco
     skipped, sides = [], set()
     real = _many_dates._prepare_batch
 
-    def prepare(*args):
+    def prepare(*args, **kw):
         skipped.append(args[-1])
         sides.update(args[1].side_rows)  # the compiler's side CTEs over rows known late
-        return real(*args)
+        return real(*args, **kw)
 
     monkeypatch.setattr(_many_dates, "_prepare_batch", prepare)
     by_date, running = _both_plans(LinkedHistories(**frames, custom=h.custom))
@@ -887,10 +889,13 @@ def test_counts_worked_out_in_numpy_follow_the_sql_they_replace():
     assert np.array_equal(got, np.where(n64 + 2 * b - c > 0, 1.0, np.nan), equal_nan=True)
 
 
-def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly():
+@pytest.mark.parametrize("split", [False, True])
+def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(split):
     # the next batch is prepared while the one before is read (at most two in flight);
-    # an error while preparing is raised to the reader, and closing the readers stops
-    # the thread without preparing the rest
+    # its NumPy work (the function prepare returns) is done on that thread, or with
+    # split by whichever thread is free first, once; an error while preparing or in
+    # that work is raised to the reader, and closing the readers stops the thread
+    # without preparing the rest
     import threading
 
     import pyarrow as pa
@@ -898,27 +903,60 @@ def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly():
     from riskscreen.features._many_dates import _pipeline
 
     sql = "SELECT k * 10 AS v FROM _rt_cohort"
-    calls, in_flight, lock = [], [], threading.Lock()
+    calls, finished, lock = [], [], threading.Lock()
 
     def prepare(batch, k):
         with lock:
             calls.append((batch, k))
-            in_flight.append(batch)
+            n = len(calls)
         if batch == "fail":
             raise OSError("no such file")
-        return pa.table({"k": [len(calls)]})
+
+        def finish():
+            with lock:
+                finished.append((batch, threading.current_thread().name))
+            if batch == "bad":
+                raise ValueError("bad numbers")
+            return pa.table({"k": [n]})
+
+        return finish
 
     batches = ["a", "b", "c", "d"]
-    got = [reader.read_all()["v"].to_pylist() for reader in _pipeline(batches, prepare, sql)]
+    readers = _pipeline(batches, prepare, sql, split=split)
+    got = [reader.read_all()["v"].to_pylist() for reader in readers]
     assert got == [[10], [20], [30], [40]]
     assert calls == [("a", 0), ("b", 1), ("c", 0), ("d", 1)]  # buffer sets alternate
+    assert sorted(b for b, _ in finished) == batches  # each batch's work done once
+    if not split:
+        assert {name for _, name in finished} == {"riskscreen-batches"}
+    for bad, error in (("fail", OSError), ("bad", ValueError)):
+        calls.clear()
+        with pytest.raises(error):
+            list(_pipeline(["a", bad, "c", "d"], prepare, sql, split=split))
+        assert [b for b, _ in calls][:2] == ["a", bad]
+        assert len(calls) <= 3  # at most the batch after the error prepared
     calls.clear()
-    with pytest.raises(OSError, match="no such file"):
-        list(_pipeline(["a", "fail", "c", "d"], prepare, sql))
-    assert [b for b, _ in calls] == ["a", "fail"]  # nothing prepared after the error
-    calls.clear()
-    readers = _pipeline(["a"] * 20, prepare, sql)
+    readers = _pipeline(["a"] * 20, prepare, sql, split=split)
     next(readers).read_all()
     readers.close()  # e.g. the writer failed: the thread stops, two batches at most ahead
     assert 1 <= len(calls) <= 3
     assert not [t for t in threading.enumerate() if t.name == "riskscreen-batches"]
+
+
+def test_a_batch_s_work_runs_once_whichever_thread_asks_first():
+    import threading
+
+    from riskscreen.features._many_dates import _Job
+
+    runs = []
+    job = _Job(lambda: runs.append(1) or "table")
+    threads = [threading.Thread(target=job.run) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert job.result() == "table" and runs == [1]
+    failing = _Job(lambda: 1 / 0)
+    failing.run()  # the error is kept, not raised on the thread that ran it
+    with pytest.raises(ZeroDivisionError):
+        failing.result()
