@@ -682,10 +682,13 @@ class _Job:
             self._fn = None
 
     def result(self):
+        """The result, handed over once (the job keeps no reference to it: a batch's
+        table lives no longer than its reader needs it)."""
         self.run()
         if self._exc is not None:
             raise self._exc
-        return self._result
+        out, self._result = self._result, None
+        return out
 
 
 def _with_extra(comp, name: str) -> str:
