@@ -120,6 +120,9 @@ class _Compiler:
         # plan "by_date" with shared tables: the sources aggregated per set of dates for
         # all the pupils of its batches (name -> SQL over dates_w)
         self.shared_sources: dict[str, str] = {}
+        # plan "running_totals": the layers of the projection after the cohort and the
+        # output columns, as (alias, expression) (riskscreen.features._project)
+        self.projection: tuple | None = None
         # plan "running_totals": every aggregate is a column of the cohort's rows ("c.")
         self.inline = False
 
@@ -526,8 +529,8 @@ def compile_plan(
         comp.validate(f)
     exprs = [(f, comp.expr(f)) for f in spec]
     ctes = []
-    raw_cols = ", ".join(f"{e} AS r{i}" for i, (_, e) in enumerate(exprs))
-    raw_cols = f"c.pupil_id, c.as_of_date{', ' if raw_cols else ''}{raw_cols}"
+    raw = [(f"r{i}", e) for i, (_, e) in enumerate(exprs)]
+    raw_cols = ", ".join(["c.pupil_id", "c.as_of_date"] + [f"{e} AS {a}" for a, e in raw])
     # e.g. a school's rate: the same for every batch of pupils
     comp.shared_extra = [
         name for name, body in comp.extra_ctes if not re.search(r"\bcohort(_w)?\b", body)
@@ -541,7 +544,8 @@ def compile_plan(
         comp.side_ctes += [
             (name, body, ["v"]) for name, body in comp.extra_ctes if name not in comp.shared_extra
         ]
-        ctes.append(("parts", f"SELECT c.*{''.join(', ' + c for c in cols)} FROM cohort_w AS c"))
+        parts = "".join(f", {e} AS {a}" for a, e in cols)
+        ctes.append(("parts", f"SELECT c.*{parts} FROM cohort_w AS c"))
         ctes.append(("raw_features", f"SELECT {raw_cols} FROM parts AS c"))
         order = ""
     else:
@@ -570,20 +574,21 @@ def compile_plan(
         order = " ORDER BY as_of_date, pupil_id"
     # the window starts the aggregates use, known once they are all compiled
     ctes = list(cohort_ctes) + [("cohort_w", comp.cohort_w_sql())] + ctes
-    outs = []
+    outs = []  # (name, expr) of each output column
     for i, (f, _) in enumerate(exprs):
         imp = f.impute_value
         # None, "median" (filled later) and NaN (kept missing, for models that take it)
         if imp is None or imp == "median" or (isinstance(imp, float) and imp != imp):
-            outs.append(f"CAST(r{i} AS DOUBLE) AS {quote(f.name)}")
+            outs.append((f.name, f"CAST(r{i} AS DOUBLE)"))
         else:
-            outs.append(f"CAST(COALESCE(r{i}, {float(imp)!r}) AS DOUBLE) AS {quote(f.name)}")
+            outs.append((f.name, f"CAST(COALESCE(r{i}, {float(imp)!r}) AS DOUBLE)"))
         if f.has_indicator:
             outs.append(
-                f"CAST(CASE WHEN r{i} IS NULL THEN 1 ELSE 0 END AS DOUBLE) "
-                f"AS {quote(f.name + '__missing')}"
+                (f"{f.name}__missing", f"CAST(CASE WHEN r{i} IS NULL THEN 1 ELSE 0 END AS DOUBLE)")
             )
+    if plan == "running_totals":  # the projection after the cohort, for NumPy (_project)
+        comp.projection = ([cols, raw], outs)
     with_sql = ",\n".join(f"{name} AS ({body})" for name, body in ctes)
-    select = ", ".join(["pupil_id", "as_of_date"] + outs)
+    select = ", ".join(["pupil_id", "as_of_date"] + [f"{e} AS {quote(n)}" for n, e in outs])
     sql = f"WITH {with_sql}\nSELECT {select} FROM raw_features{order}"
     return sql, [f for f, _ in exprs], comp

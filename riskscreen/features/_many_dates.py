@@ -94,6 +94,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscreen.data._views import quote
+from riskscreen.features._project import DAY_US, Projection
 
 #: Plans: "by_date" joins each as-of date with its events; "running_totals" passes
 #: over the events once for all the dates; "auto" picks by the number of dates.
@@ -425,11 +426,11 @@ def _source_parts(comp, src: str, parts: list[dict]):
         comp.side_rows[f"{alias}_late{i}"] = relation
     if fallback:
         side.append((f"{alias}_fb", comp.join_cte(src, fallback), [p["alias"] for p in fallback]))
-    return [f"{exprs[p['alias']]} AS {p['alias']}" for p in parts], side
+    return [(p["alias"], exprs[p["alias"]]) for p in parts], side
 
 
-def running_total_parts(comp) -> tuple[list[str], list[tuple[str, str, list[str]]]]:
-    """The aggregates of a compiled spec by running totals: ``expr AS alias`` over the
+def running_total_parts(comp) -> tuple[list[tuple[str, str]], list[tuple[str, str, list[str]]]]:
+    """The aggregates of a compiled spec by running totals: ``(alias, expr)`` over the
     cohort's columns, and the side CTEs ``(name, sql, columns)`` whose columns they read."""
     cols, side = [], []
     for src, parts in list(comp.parts.items()):
@@ -540,18 +541,29 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             session, comp, batch, dates, positions, points, buffers[k], no_rows, lazy=not split
         )
 
-    def prepare_here(batch) -> None:  # one batch: run on the session's connection
-        con.register("_rt_cohort", prepare(batch)())
+    # the projection of a batch's cohort rows into features, in NumPy where it can be
+    project = None
+    if comp.projection is not None:
+        layers, outputs = comp.projection
+        starts = {col: positions[col] * DAY_US for col in comp.starts}
+        project = Projection.compile(layers, outputs, PASSED, dates * DAY_US, starts)
 
-    readers = _pipeline(batches, prepare, sql, split=split) if len(batches) > 1 else None
+    def read(con, table: pa.Table):
+        return _features_of(con, sql, project, table)
+
+    def one():  # one batch (or none): prepared and read on the session's connection
+        for batch in batches:
+            yield read(con, prepare(batch)())
+
+    readers = _pipeline(batches, prepare, read, split=split) if len(batches) > 1 else one()
     threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-    if readers is not None:  # the session's queries share the cores with the reading
+    if len(batches) > 1:  # the session's queries share the cores with the reading
         con.execute(f"SET threads = {RT_PREPARE_THREADS}")
     try:
         if output_path is not None:
-            write_batches(session, sql, batches, output_path, prepare_here, readers)
+            write_batches(session, sql, batches, output_path, None, readers)
             return output_path
-        return fetch_batches(session, sql, batches, at, dtype, prepare_here, readers)
+        return fetch_batches(session, sql, batches, at, dtype, None, readers)
     finally:
         con.execute(f"SET threads = {int(threads)}")
         for t in comp.timelines:
@@ -590,13 +602,14 @@ def source_tables(con, comp) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {sql}")
 
 
-def _pipeline(batches, prepare, sql: str, *, split: bool = False):
-    """The rows of ``sql`` for each batch (Arrow readers), each batch prepared on a thread of
-    its own while the one before is read.
+def _pipeline(batches, prepare, read, *, split: bool = False):
+    """The features of each batch (``read(con, cohort rows)``: record batches, with a schema
+    and ``close()``), each batch prepared on a thread of its own while the one before is
+    read.
 
-    ``sql`` reads nothing but the prepared batch (``_rt_cohort``), so it runs on a DuckDB
-    connection of its own (same memory limit, :data:`RT_READ_THREADS` threads, no
-    spilling: it only streams) while the next batch's queries run on the session's. Two
+    The features read nothing but the prepared batch's cohort rows, so ``read`` runs on
+    a DuckDB connection of its own (same memory limit, :data:`RT_READ_THREADS` threads,
+    no spilling: it only streams) while the next batch's queries run on the session's. Two
     batches are in flight at most (the one read and the one prepared: ``prepare(batch,
     k)`` writes into buffer set ``k``); an error while preparing is raised here, and
     closing the readers stops the thread. ``prepare`` runs the batch's queries and
@@ -610,7 +623,6 @@ def _pipeline(batches, prepare, sql: str, *, split: bool = False):
     import duckdb
 
     from riskscreen._config import duckdb_config
-    from riskscreen.features._run import arrow_reader
 
     config = {**duckdb_config(), "temp_directory": "", "threads": RT_READ_THREADS}
     con = duckdb.connect(config=config)
@@ -646,12 +658,10 @@ def _pipeline(batches, prepare, sql: str, *, split: bool = False):
             job, exc = ready.get()
             if exc is not None:
                 raise exc
-            con.register("_rt_cohort", job.result())
+            reader = read(con, job.result())
             del job
-            reader = arrow_reader(con, sql)
             yield reader
             reader.close()  # its result, if not read to the end
-            con.unregister("_rt_cohort")
             slots.release()
     finally:
         stop.set()
@@ -659,6 +669,96 @@ def _pipeline(batches, prepare, sql: str, *, split: bool = False):
         slots.release()
         thread.join()
         con.close()
+
+
+#: Cohort rows projected into features at a time (:class:`_Features`): bounds the memory
+#: of a batch's features not yet copied or written.
+PROJECT_ROWS = 65_536
+#: The cohort columns the features start with, as they are.
+PASSED = ("pupil_id", "as_of_date")
+
+
+def _features_of(con, sql: str, project, table: pa.Table):
+    """The features of a batch's cohort rows ``table``: ``sql`` (which reads them as
+    ``_rt_cohort``) run by DuckDB on ``con``, or, with a ``project`` (:class:`Projection`),
+    worked out in NumPy."""
+    from riskscreen.features._run import arrow_reader
+
+    if project is not None:
+        return _Features(con, sql, project, table)
+    con.register("_rt_cohort", table)
+    return _Unregistering(con, arrow_reader(con, sql))
+
+
+class _Unregistering:
+    """DuckDB's reader of a batch's features, letting go of the batch's cohort rows once closed."""
+
+    def __init__(self, con, reader) -> None:
+        self.con, self.reader, self.schema = con, reader, reader.schema
+
+    def __iter__(self):
+        return iter(self.reader)
+
+    def close(self) -> None:
+        self.reader.close()
+        with contextlib.suppress(Exception):
+            self.con.unregister("_rt_cohort")
+
+
+class _Features:
+    """A batch's features as record batches of :data:`PROJECT_ROWS` rows (or written straight
+    into the output: :meth:`into`), each worked out in NumPy (:class:`Projection`), or by
+    DuckDB where NumPy does not evaluate it (e.g. a NaN among the values): the same rows
+    and types either way."""
+
+    def __init__(self, con, sql: str, project, table: pa.Table) -> None:
+        self.con, self.sql, self.project, self.table = con, sql, project, table
+        passed = [table.schema.field(name) for name in project.passed]
+        doubles = [pa.field(name, pa.float64()) for name, _ in project.outputs]
+        self.schema = pa.schema(passed + doubles)
+
+    def _duckdb(self, part: pa.Table) -> pa.Table:
+        self.con.register("_rt_cohort", part)
+        try:
+            out = self.con.sql(self.sql).to_arrow_table()
+        finally:
+            self.con.unregister("_rt_cohort")
+        return out if out.schema == self.schema else out.cast(self.schema)
+
+    def __iter__(self):
+        for at in range(0, self.table.num_rows, PROJECT_ROWS):
+            part = self.table.slice(at, PROJECT_ROWS)
+            out = self.project(part)
+            yield from (self._duckdb(part) if out is None else out).to_batches()
+
+    def into(self, values: np.ndarray, pupil: np.ndarray, asof: np.ndarray, segments) -> int:
+        """Write the features into ``values`` (and the rows' pupils and as-of dates into
+        ``pupil`` and ``asof``) at ``segments``, ``(start, n)`` places in the output for the
+        batch's rows in order; the number of rows written (an internal error if they are
+        not the batch's)."""
+        from riskscreen.features._run import _row_count_error, doubles
+
+        at = 0
+        for start, n in segments:
+            for off in range(0, n, PROJECT_ROWS):
+                take = min(PROJECT_ROWS, n - off)
+                part = self.table.slice(at + off, take)
+                if len(part) != take:
+                    raise _row_count_error(at + off + len(part), at + n)
+                rows = slice(start + off, start + off + take)
+                if not self.project.into(part, values[rows]):
+                    got = self._duckdb(part)
+                    for j in range(values.shape[1]):
+                        values[rows, j] = doubles(got.column(j + 2).combine_chunks())
+                pupil[rows] = part.column(0).to_numpy()
+                asof[rows] = part.column(1).to_numpy()
+            at += n
+        if at != self.table.num_rows:
+            raise _row_count_error(self.table.num_rows, at)
+        return at
+
+    def close(self) -> None:
+        self.table = None
 
 
 class _Job:
@@ -720,14 +820,14 @@ def _days(values) -> np.ndarray:
 
 
 def _point_positions(con, comp):
-    """The as-of dates (days, sorted) and, per cohort column looked up, its day per date."""
-    cols = sorted({p for t in comp.timelines for p, _ in t.lookups.values()})
+    """The as-of dates (days, sorted) and, per column of ``cohort_w`` (the as-of date and
+    the window starts), its day per date."""
     frame = con.execute(
         "WITH cohort AS (SELECT DISTINCT as_of_date FROM _cohort_all), "
         f"cohort_w AS ({comp.cohort_w_sql()}) SELECT * FROM cohort_w ORDER BY as_of_date"
     ).df()
     dates = _days(frame["as_of_date"])
-    return dates, {col: _days(frame[col]) for col in cols}
+    return dates, {col: _days(frame[col]) for col in frame.columns}
 
 
 def _survey(con, t: _Timeline, pts: np.ndarray) -> tuple[frozenset[str], int]:

@@ -387,6 +387,9 @@ class _Output:
             self.pupil = np.empty(n_rows, dtype=object if text_keys else "int64")
             self.asof = np.empty(n_rows, dtype="datetime64[us]")
         values, pupil, asof = self.values, self.pupil, self.asof
+        if hasattr(reader, "into"):  # written straight into the output (running totals)
+            self.done += reader.into(values, pupil, asof, segments)
+            return
         segs = list(segments)
         expected = sum(n for _, n in segs)
         got = 0

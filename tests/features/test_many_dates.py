@@ -589,15 +589,17 @@ def test_running_totals_on_an_empty_cohort_give_the_empty_matrix(tmp_path):
 def test_rows_out_of_order_are_an_internal_error_not_a_silent_shuffle(monkeypatch, tmp_path):
     import pyarrow as pa
 
-    from riskscreen.features import _many_dates, _run
+    from riskscreen.features import _many_dates
 
-    reader = _run.arrow_reader
+    features_of = _many_dates._features_of
 
     def shuffled(*args, **kwargs):  # the batch's rows, by pupil only
-        table = reader(*args, **kwargs).read_all().sort_by([("pupil_id", "descending")])
+        reader = features_of(*args, **kwargs)
+        table = pa.Table.from_batches(list(reader), reader.schema)
+        table = table.sort_by([("pupil_id", "descending")])
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
-    monkeypatch.setattr(_run, "arrow_reader", shuffled)
+    monkeypatch.setattr(_many_dates, "_features_of", shuffled)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches, written in parts
     h = _random_histories(2)
     with feature_plan("running_totals"), pytest.raises(RuntimeError, match="out of order"):
@@ -677,16 +679,20 @@ def test_a_shared_extra_joins_each_row_once_or_is_an_internal_error():
 def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, plan, change):
     import pyarrow as pa
 
-    from riskscreen.features import _run
+    from riskscreen.features import _many_dates, _run
 
-    reader = _run.arrow_reader
+    def wrong(make):  # the query's rows with a row lost, or with one row twice
+        def wrapped(*args, **kwargs):
+            reader = make(*args, **kwargs)
+            table = pa.Table.from_batches(list(reader), reader.schema)
+            table = table.slice(0, len(table) - 1) if change < 0 else pa.concat_tables([table] * 2)
+            return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
 
-    def wrong(*args, **kwargs):  # a row lost, or one row twice
-        table = reader(*args, **kwargs).read_all()
-        table = table.slice(0, len(table) - 1) if change < 0 else pa.concat_tables([table] * 2)
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+        return wrapped
 
-    monkeypatch.setattr(_run, "arrow_reader", wrong)
+    # the plan by date's query, and running totals' projection
+    monkeypatch.setattr(_run, "arrow_reader", wrong(_run.arrow_reader))
+    monkeypatch.setattr(_many_dates, "_features_of", wrong(_many_dates._features_of))
     with feature_plan(plan), pytest.raises(RuntimeError, match="one row per cohort row"):
         build_features(_random_histories(4), DATES, default_spec())
 
@@ -900,9 +906,11 @@ def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(spl
 
     import pyarrow as pa
 
-    from riskscreen.features._many_dates import _pipeline
+    from riskscreen.features._many_dates import _features_of, _pipeline
 
-    sql = "SELECT k * 10 AS v FROM _rt_cohort"
+    def sql(con, table):  # the features of a batch's cohort rows, by DuckDB
+        return _features_of(con, "SELECT k * 10 AS v FROM _rt_cohort", None, table)
+
     calls, finished, lock = [], [], threading.Lock()
 
     def prepare(batch, k):
@@ -923,7 +931,7 @@ def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(spl
 
     batches = ["a", "b", "c", "d"]
     readers = _pipeline(batches, prepare, sql, split=split)
-    got = [reader.read_all()["v"].to_pylist() for reader in readers]
+    got = [[v for rb in reader for v in rb.column("v").to_pylist()] for reader in readers]
     assert got == [[10], [20], [30], [40]]
     assert calls == [("a", 0), ("b", 1), ("c", 0), ("d", 1)]  # buffer sets alternate
     assert sorted(b for b, _ in finished) == batches  # each batch's work done once
@@ -937,7 +945,7 @@ def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(spl
         assert len(calls) <= 3  # at most the batch after the error prepared
     calls.clear()
     readers = _pipeline(["a"] * 20, prepare, sql, split=split)
-    next(readers).read_all()
+    list(next(readers))
     readers.close()  # e.g. the writer failed: the thread stops, two batches at most ahead
     assert 1 <= len(calls) <= 3
     assert not [t for t in threading.enumerate() if t.name == "riskscreen-batches"]
@@ -960,3 +968,41 @@ def test_a_batch_s_work_runs_once_whichever_thread_asks_first():
     failing.run()  # the error is kept, not raised on the thread that ran it
     with pytest.raises(ZeroDivisionError):
         failing.result()
+
+
+@pytest.mark.parametrize("numpy", [True, False])
+def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet(
+    tmp_path, monkeypatch, numpy
+):
+    from riskscreen.features import _many_dates, _project
+
+    # several batches, each projected in slices of a few rows (several per as-of date);
+    # every slice by NumPy, or (no projection compiled) every batch by DuckDB
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 15)
+    monkeypatch.setattr(_many_dates, "PROJECT_ROWS", 4)
+    calls = {"numpy": 0, "duckdb": 0}
+    write = _project.Projection._write
+
+    def counted(self, *args, **kwargs):
+        out = write(self, *args, **kwargs)
+        calls["numpy" if out is not None else "duckdb"] += 1
+        return out
+
+    monkeypatch.setattr(_project.Projection, "_write", counted)
+    if not numpy:
+        monkeypatch.setattr(_project.Projection, "compile", classmethod(lambda cls, *a: None))
+    h = _random_histories(5)
+    for spec in (SPEC, default_spec()):
+        with feature_plan("by_date"):
+            expected = build_features(h, DATES, spec)
+        with feature_plan("running_totals"):
+            got = build_features(h, DATES, spec)
+            path = write_features(h, DATES, tmp_path / "X.parquet", spec)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        written = pd.read_parquet(path).sort_values(["as_of_date", "pupil_id"])  # batch by batch
+        written = written.set_index(["pupil_id", "as_of_date"])
+        pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
+    if numpy:  # the compiler's projections are all understood
+        assert calls["numpy"] > 2 * len(DATES) and calls["duckdb"] == 0
+    else:
+        assert calls == {"numpy": 0, "duckdb": 0}
