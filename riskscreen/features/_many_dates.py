@@ -455,12 +455,13 @@ RT_SMALL_ROWS = 2_000_000
 #: cohort pupil): bounds the pupils of a batch when there are few dates (1M pupils, 6
 #: dates: 290,000 pupils a batch read 22M attendance rows, and the peak was 3.2 GB).
 RT_SOURCE_ROWS = 12_000_000
-#: DuckDB threads reading a batch's rows (the compiled SQL, a projection), and the
-#: session's threads preparing the next batch meanwhile (:func:`_pipeline`). One each:
-#: with Parquet encoded on a third thread, more threads than cores cost CPU time
-#: (benchmarks/features.py, 1M pupils, 24 dates, 2 cores: 5-7 s of CPU less in three
-#: runs out of three than with the session's two threads, and no slower).
-RT_READ_THREADS = RT_PREPARE_THREADS = 1
+#: DuckDB threads reading a batch's features where DuckDB projects them (:func:`_pipeline`),
+#: and the session's threads preparing the next batch meanwhile. Two for the preparing:
+#: since the features are projected in NumPy (:mod:`riskscreen.features._project`) the
+#: reading thread waits for the next batch, and the batch's queries use the core it
+#: leaves (1M pupils, 24 dates into memory, 2 cores, five runs each in turn: 47-55 s
+#: against 44-67 s with one thread, quicker in four runs out of five).
+RT_READ_THREADS, RT_PREPARE_THREADS = 1, 2
 
 
 def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.float64):

@@ -217,6 +217,22 @@ class _Parser:
         raise Unsupported(f"unexpected {text}")
 
 
+def _count(node, name: str) -> int:
+    """How many times an expression reads column ``name``."""
+    op = node[0]
+    if op == "col":
+        return int(node[1] == name)
+    if op == "lit":
+        return 0
+    if op == "case":
+        subs = [x for branch in node[1] for x in branch] + [node[2]]
+    elif op == "coalesce":
+        subs = list(node[1])
+    else:
+        subs = [x for x in node[1:] if isinstance(x, tuple)]
+    return sum(_count(sub, name) for sub in subs)
+
+
 def _names(node) -> set[str]:
     """The columns an expression reads."""
     op = node[0]
@@ -258,6 +274,7 @@ class _V:
 
 
 _NUMERIC = ("f8", "int", "dec")
+_DTYPES = {"int": np.int64, "time": np.int64, "bool": np.bool_}  # the others: doubles
 _NULL = _V("null", None, False)
 
 
@@ -382,6 +399,10 @@ class _Batch:
         if node[0] != "cast":
             raise Unsupported("an output that is not cast to DOUBLE")
         inner = node[1]
+        if inner[0] == "col" and inner[1] in self.proj.once and inner[1] not in self.values:
+            aliased = self.proj.nodes[inner[1]]  # read by this output alone: written here
+            if aliased[0] == "cast":  # (a cast to DOUBLE of a cast to DOUBLE is the same)
+                return self.write(aliased, out, nan=nan)
         if inner[0] == "coalesce" and len(inner[1]) == 2 and inner[1][1][0] == "lit":
             v, fill = self.eval(inner[1][0]), self.eval(inner[1][1])
             if fill.kind not in _NUMERIC or v.kind not in (*_NUMERIC, "null"):
@@ -389,9 +410,7 @@ class _Batch:
             if v.valid is False:
                 out.fill(fill.data)
                 return None
-            np.copyto(out, v.data)
-            if v.valid is not None:
-                np.copyto(out, fill.data, where=~v.valid)
+            _put(out, v.data, v.valid, fill.data)
             return None
         if inner[0] == "case" and len(inner[1]) == 1 and inner[1][0][0][0] == "isnull":
             (cond, then), other = inner[1][0], inner[2]
@@ -409,9 +428,10 @@ class _Batch:
         if v.valid is False:
             out.fill(np.nan)
             return False
-        np.copyto(out, v.data)
-        if v.valid is not None and nan:
-            np.copyto(out, np.nan, where=~v.valid)
+        if nan:
+            _put(out, v.data, v.valid, np.nan)
+        else:
+            np.copyto(out, v.data)
         return v.valid
 
     def eval(self, node) -> _V:  # noqa: C901 (one branch per kind of node)
@@ -487,7 +507,11 @@ class _Batch:
             if out.valid is None:
                 break
             valid = None if v.valid is None else out.valid | v.valid
-            data = np.where(out.valid, out.data, v.data)  # a new array: values are shared
+            if v.scalar and not out.scalar:  # a constant where missing (a new array:
+                data = np.empty(self.n, dtype=_DTYPES.get(kind, np.float64))  # values are
+                _put(data, out.data, out.valid, v.data)  # shared)
+            else:
+                data = np.where(out.valid, out.data, v.data)
             out = _V(kind, data, valid, True)
         return out
 
@@ -547,6 +571,22 @@ class _Batch:
             dtype = {"bool": bool, "int": np.int64, "time": np.int64}.get(kind, np.float64)
             out = _V(kind, np.full(self.n, out.data, dtype=dtype), out.valid, True)
         return out
+
+
+def _put(out: np.ndarray, data, valid, other) -> None:
+    """``out = data`` where ``valid`` (None: everywhere), else ``other`` (a constant).
+
+    By indices rather than a mask (a masked copy is several times slower where the
+    values there and missing are mixed), from whichever side has fewer."""
+    if valid is None:
+        np.copyto(out, data)
+    elif np.count_nonzero(valid) * 2 < len(valid):  # mostly missing (e.g. counts of events)
+        out.fill(other)
+        at = np.flatnonzero(valid)
+        out[at] = data[at] if isinstance(data, np.ndarray) else data
+    else:
+        np.copyto(out, data)
+        out[np.flatnonzero(~valid)] = other
 
 
 def _filled(v: _V):
@@ -650,6 +690,12 @@ class Projection:
         if reused or len(self.nodes) != sum(len(layer) for layer in layers):
             raise Unsupported("a name given twice")
         read = [_names(node) for node in [*self.nodes.values(), *(n for _, n in self.outputs)]]
+        # the aliases read by one expression alone (an output may then write them itself)
+        uses: dict[str, int] = {}
+        for node in [*self.nodes.values(), *(n for _, n in self.outputs)]:
+            for name in _names(node):
+                uses[name] = uses.get(name, 0) + _count(node, name)
+        self.once = {name for name, k in uses.items() if k == 1 and name in self.nodes}
         self.inputs = set().union(*read) - set(self.nodes) - set(self.starts)
 
     @classmethod
