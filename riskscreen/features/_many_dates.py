@@ -44,7 +44,10 @@ with all its as-of dates, :func:`run_running_totals`):
   their own small queries and aligned to the cohort rows the same way (a query
   over rows there are none of, e.g. spells known late where no spell was, is
   skipped), so the compiled SQL is one projection over the batch's rows, in the
-  engine's order (as-of date, then pupil), with no join and no sort.
+  engine's order (as-of date, then pupil), with no join and no sort. NumPy works it
+  out (:class:`riskscreen.features._project.Projection`, with DuckDB's types and
+  missing values), slice by slice, straight into the output; DuckDB runs it where
+  NumPy does not understand an expression or a value (:class:`_Features`).
 
 The time rules are those of :mod:`riskscreen.features._run`, kept exactly:
 
@@ -74,8 +77,8 @@ picks it for many as-of dates and large cohorts (:data:`AUTO_RUNNING_TOTALS`,
 :data:`MANY_DATES`, :data:`MANY_ROWS`). Memory is bounded per batch:
 :data:`RT_BATCH_ROWS` cohort rows, :data:`RT_GRID_BYTES` of running totals and
 about :data:`RT_SOURCE_ROWS` rows read from a source, two batches at a time: the
-compiled SQL only reads the prepared batch, so it runs on a DuckDB connection of its
-own while the next batch is prepared on a thread of its own (:func:`_pipeline`).
+projection only reads the prepared batch, so it runs while the next batch is
+prepared on a thread of its own (:func:`_pipeline`).
 Written to Parquet, the batches are streamed one after the other, each date by date
 (one row group per batch and as-of date), and encoded on a third thread.
 """

@@ -999,6 +999,9 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
             got = build_features(h, DATES, spec)
             path = write_features(h, DATES, tmp_path / "X.parquet", spec)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        with feature_plan("running_totals"):  # written into a matrix of floats: rounded once
+            floats = build_features(h, DATES, spec, dtype="float32")
+        pd.testing.assert_frame_equal(floats, expected.astype("float32"), check_exact=True)
         written = pd.read_parquet(path).sort_values(["as_of_date", "pupil_id"])  # batch by batch
         written = written.set_index(["pupil_id", "as_of_date"])
         pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
