@@ -537,18 +537,18 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
     }
 
-    # a batch's NumPy work is done by the reading thread or the preparing one, whichever
-    # is free first (to Parquet in smaller batches: the rows read for the next batch
-    # wait in memory beside the tables being encoded, RT_PARQUET_SHARE)
-    split = len(batches) > 1
-    # memory kept from batch to batch: a set per batch in flight (_pipeline), and scratch
-    # (a set each when two batches may be worked out at once, on two threads)
-    scratch = [_Buffers(), _Buffers()] if split else [_Buffers()] * 2
-    buffers = [(_Buffers(), scratch[k]) for k in range(2)]
+    # several batches: a batch's NumPy work is done by the reading thread or the preparing
+    # one, whichever is free first (to Parquet in smaller batches: the rows read for the
+    # next batch wait in memory beside the tables being encoded, RT_PARQUET_SHARE); one
+    # batch: its sources' rows read as they are added up, on the session's thread
+    many = len(batches) > 1
+    # memory kept from batch to batch: a set per batch in flight (_pipeline) and scratch
+    # (a set each: two batches may be worked out at once, on two threads)
+    buffers = [(_Buffers(), _Buffers()) for _ in range(2)]
 
     def prepare(batch, k: int = 0):
         return _prepare_batch(
-            session, comp, batch, dates, positions, points, buffers[k], no_rows, lazy=not split
+            session, comp, batch, dates, positions, points, buffers[k], no_rows, lazy=not many
         )
 
     # the projection of a batch's cohort rows into features, in NumPy where it can be
@@ -565,9 +565,9 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         for batch in batches:
             yield read(con, prepare(batch)())
 
-    readers = _pipeline(batches, prepare, read, split=split) if len(batches) > 1 else one()
+    readers = _pipeline(batches, prepare, read) if many else one()
     threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-    if len(batches) > 1:  # the session's queries share the cores with the reading
+    if many:  # the session's queries share the cores with the reading
         con.execute(f"SET threads = {RT_PREPARE_THREADS}")
     try:
         if output_path is not None:
@@ -612,7 +612,7 @@ def source_tables(con, comp) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _rt_{name} AS {sql}")
 
 
-def _pipeline(batches, prepare, read, *, split: bool = False):
+def _pipeline(batches, prepare, read):
     """The features of each batch (``read(con, cohort rows)``: record batches, with a schema
     and ``close()``), each batch prepared on a thread of its own while the one before is
     read.
@@ -624,8 +624,8 @@ def _pipeline(batches, prepare, read, *, split: bool = False):
     k)`` writes into buffer set ``k``); an error while preparing is raised here, and
     closing the readers stops the thread. ``prepare`` runs the batch's queries and
     returns a function doing the rest (NumPy, no connection) that gives the cohort
-    rows: run on the thread too, or with ``split`` by whichever thread is free first:
-    here, before the batch is read, or on the thread while it waits for a slot.
+    rows, run by whichever thread is free first: here, before the batch is read, or on
+    the thread while it waits for a slot.
     """
     import queue
     import threading
@@ -656,8 +656,6 @@ def _pipeline(batches, prepare, read, *, split: bool = False):
             except BaseException as exc:  # noqa: BLE001 (raised on the reading thread)
                 ready.put((None, exc))
                 return
-            if not split:
-                job.run()
             ready.put((job, None))
             pending = job
 

@@ -895,11 +895,10 @@ def test_counts_worked_out_in_numpy_follow_the_sql_they_replace():
     assert np.array_equal(got, np.where(n64 + 2 * b - c > 0, 1.0, np.nan), equal_nan=True)
 
 
-@pytest.mark.parametrize("split", [False, True])
-def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(split):
+def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly():
     # the next batch is prepared while the one before is read (at most two in flight);
-    # its NumPy work (the function prepare returns) is done on that thread, or with
-    # split by whichever thread is free first, once; an error while preparing or in
+    # its NumPy work (the function prepare returns) is done by whichever thread is free
+    # first, once; an error while preparing or in
     # that work is raised to the reader, and closing the readers stops the thread
     # without preparing the rest
     import threading
@@ -930,21 +929,19 @@ def test_batches_prepared_on_their_own_thread_come_in_order_and_stop_cleanly(spl
         return finish
 
     batches = ["a", "b", "c", "d"]
-    readers = _pipeline(batches, prepare, sql, split=split)
+    readers = _pipeline(batches, prepare, sql)
     got = [[v for rb in reader for v in rb.column("v").to_pylist()] for reader in readers]
     assert got == [[10], [20], [30], [40]]
     assert calls == [("a", 0), ("b", 1), ("c", 0), ("d", 1)]  # buffer sets alternate
     assert sorted(b for b, _ in finished) == batches  # each batch's work done once
-    if not split:
-        assert {name for _, name in finished} == {"riskscreen-batches"}
     for bad, error in (("fail", OSError), ("bad", ValueError)):
         calls.clear()
         with pytest.raises(error):
-            list(_pipeline(["a", bad, "c", "d"], prepare, sql, split=split))
+            list(_pipeline(["a", bad, "c", "d"], prepare, sql))
         assert [b for b, _ in calls][:2] == ["a", bad]
         assert len(calls) <= 3  # at most the batch after the error prepared
     calls.clear()
-    readers = _pipeline(["a"] * 20, prepare, sql, split=split)
+    readers = _pipeline(["a"] * 20, prepare, sql)
     list(next(readers))
     readers.close()  # e.g. the writer failed: the thread stops, two batches at most ahead
     assert 1 <= len(calls) <= 3
