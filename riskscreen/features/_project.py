@@ -97,19 +97,20 @@ class _Parser:
             raise Unsupported(f"expected {value}")
         self.i += 1
 
-    def expr(self):
-        node = self.conj()
-        while self.peek("OR"):
+    def chain(self, ops: tuple, operand, make):
+        """Operands joined by the operators ``ops``, left to right: ``make(op, a, b)``."""
+        node = operand()
+        while self.peek(*ops):
+            op = self.toks[self.i][1]
             self.i += 1
-            node = ("or", node, self.conj())
+            node = make(op, node, operand())
         return node
 
+    def expr(self):
+        return self.chain(("OR",), self.conj, lambda _, a, b: ("or", a, b))
+
     def conj(self):
-        node = self.neg()
-        while self.peek("AND"):
-            self.i += 1
-            node = ("and", node, self.neg())
-        return node
+        return self.chain(("AND",), self.neg, lambda _, a, b: ("and", a, b))
 
     def neg(self):
         if self.peek("NOT"):
@@ -133,20 +134,10 @@ class _Parser:
         return node
 
     def sum(self):
-        node = self.product()
-        while self.peek("+", "-"):
-            op = self.toks[self.i][1]
-            self.i += 1
-            node = ("bin", op, node, self.product())
-        return node
+        return self.chain(("+", "-"), self.product, lambda op, a, b: ("bin", op, a, b))
 
     def product(self):
-        node = self.unary()
-        while self.peek("*", "/"):
-            op = self.toks[self.i][1]
-            self.i += 1
-            node = ("bin", op, node, self.unary())
-        return node
+        return self.chain(("*", "/"), self.unary, lambda op, a, b: ("bin", op, a, b))
 
     def unary(self):
         if self.peek("-"):
@@ -217,36 +208,30 @@ class _Parser:
         raise Unsupported(f"unexpected {text}")
 
 
+def _children(node) -> list:
+    """The expressions an expression is made of."""
+    op = node[0]
+    if op in ("col", "lit"):
+        return []
+    if op == "case":
+        return [x for branch in node[1] for x in branch] + [node[2]]
+    if op == "coalesce":
+        return list(node[1])
+    return [x for x in node[1:] if isinstance(x, tuple)]
+
+
 def _count(node, name: str) -> int:
     """How many times an expression reads column ``name``."""
-    op = node[0]
-    if op == "col":
+    if node[0] == "col":
         return int(node[1] == name)
-    if op == "lit":
-        return 0
-    if op == "case":
-        subs = [x for branch in node[1] for x in branch] + [node[2]]
-    elif op == "coalesce":
-        subs = list(node[1])
-    else:
-        subs = [x for x in node[1:] if isinstance(x, tuple)]
-    return sum(_count(sub, name) for sub in subs)
+    return sum(_count(sub, name) for sub in _children(node))
 
 
 def _names(node) -> set[str]:
     """The columns an expression reads."""
-    op = node[0]
-    if op == "col":
+    if node[0] == "col":
         return {node[1]}
-    if op == "lit":
-        return set()
-    if op == "case":
-        subs = [x for branch in node[1] for x in branch] + [node[2]]
-    elif op == "coalesce":
-        subs = list(node[1])
-    else:
-        subs = [x for x in node[1:] if isinstance(x, tuple)]
-    return set().union(*map(_names, subs))
+    return set().union(*map(_names, _children(node)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,27 +311,26 @@ def _both(a, b):
     return a & b
 
 
-def _true(v: _V):
-    """Where a condition holds (missing: it does not)."""
+def _where(v: _V, holds: bool):
+    """Where a condition holds (``holds``) or is false, not missing: a boolean or an array."""
     if v.kind == "null":
         return False
     if v.kind != "bool":
         raise Unsupported(f"a condition of type {v.kind}")
     if v.valid is False:
         return False
-    return v.data if v.valid is None else (v.data & v.valid)
+    data = v.data if holds else (~v.data if not v.scalar else not v.data)
+    return data if v.valid is None else (data & v.valid)
+
+
+def _true(v: _V):
+    """Where a condition holds (missing: it does not)."""
+    return _where(v, True)
 
 
 def _false(v: _V):
     """Where a condition is false (not missing)."""
-    if v.kind == "null":
-        return False
-    if v.kind != "bool":
-        raise Unsupported(f"a condition of type {v.kind}")
-    if v.valid is False:
-        return False
-    no = ~v.data if not v.scalar else (not v.data)
-    return no if v.valid is None else (no & v.valid)
+    return _where(v, False)
 
 
 class _Batch:
