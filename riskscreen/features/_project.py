@@ -92,6 +92,13 @@ class _Parser:
     def peek(self, *values) -> bool:
         return self.i < len(self.toks) and self.toks[self.i][1] in values
 
+    def skip(self, value: str) -> bool:
+        """Pass over the token ``value`` if it comes next; whether it did."""
+        if self.peek(value):
+            self.i += 1
+            return True
+        return False
+
     def take(self, value: str) -> None:
         if not self.peek(value):
             raise Unsupported(f"expected {value}")
@@ -113,10 +120,7 @@ class _Parser:
         return self.chain(("AND",), self.neg, lambda _, a, b: ("and", a, b))
 
     def neg(self):
-        if self.peek("NOT"):
-            self.i += 1
-            return ("not", self.neg())
-        return self.comparison()
+        return ("not", self.neg()) if self.skip("NOT") else self.comparison()
 
     def comparison(self):
         node = self.sum()
@@ -124,11 +128,8 @@ class _Parser:
             op = self.toks[self.i][1]
             self.i += 1
             return ("cmp", "<>" if op == "!=" else op, node, self.sum())
-        if self.peek("IS"):
-            self.i += 1
-            negate = self.peek("NOT")
-            if negate:
-                self.i += 1
+        if self.skip("IS"):
+            negate = self.skip("NOT")
             self.take("NULL")
             return ("isnull", node, negate)
         return node
@@ -140,10 +141,7 @@ class _Parser:
         return self.chain(("*", "/"), self.unary, lambda op, a, b: ("bin", op, a, b))
 
     def unary(self):
-        if self.peek("-"):
-            self.i += 1
-            return ("neg", self.unary())
-        return self.primary()
+        return ("neg", self.unary()) if self.skip("-") else self.primary()
 
     def primary(self):
         if self.i >= len(self.toks):
@@ -175,14 +173,12 @@ class _Parser:
             return ("cast", node)
         if text == "CASE":
             branches = []
-            while self.peek("WHEN"):
-                self.i += 1
+            while self.skip("WHEN"):
                 cond = self.expr()
                 self.take("THEN")
                 branches.append((cond, self.expr()))
             other = ("lit", "null", None)
-            if self.peek("ELSE"):
-                self.i += 1
+            if self.skip("ELSE"):
                 other = self.expr()
             self.take("END")
             if not branches:
@@ -196,8 +192,7 @@ class _Parser:
                 self.i += 1
                 self.take(",")
             args = [self.expr()]
-            while self.peek(","):
-                self.i += 1
+            while self.skip(","):
                 args.append(self.expr())
             self.take(")")
             if text == "COALESCE":
@@ -240,18 +235,18 @@ def _names(node) -> set[str]:
 class _V:
     """A column (or a constant) of a batch: ``kind`` is its SQL type, ``data`` its values
     (a NumPy array, or a Python scalar for a constant), ``valid`` None where every value is
-    there, else a boolean array (where ``data`` is then meaningless), ``own`` whether
-    ``data`` was made here (else it is a column of the batch, never written to).
+    there, else a boolean array (where ``data`` is then meaningless). ``data`` may be a
+    column of the batch itself: it is never written to (outputs are copied out).
 
     Kinds: "f8" doubles, "f4" floats, "int" whole numbers, "dec" decimals (the compiler's
     literals: their values as doubles), "time" dates and timestamps (microseconds since
     1970), "bool" conditions (False where missing), "null" a missing constant.
     """
 
-    __slots__ = ("kind", "data", "valid", "own")
+    __slots__ = ("kind", "data", "valid")
 
-    def __init__(self, kind, data, valid=None, own=False) -> None:
-        self.kind, self.data, self.valid, self.own = kind, data, valid, own
+    def __init__(self, kind, data, valid=None) -> None:
+        self.kind, self.data, self.valid = kind, data, valid
 
     @property
     def scalar(self) -> bool:
@@ -293,10 +288,10 @@ def _as(v: _V, kind: str) -> _V:
         if v.scalar:
             return _V("f8", np.float64(v.data), v.valid)
         if v.kind == "f4":
-            return _V("f8", v.data, v.valid, v.own)
-        return _V("f8", v.data.astype(np.float64), v.valid, own=True)
+            return _V("f8", v.data, v.valid)
+        return _V("f8", v.data.astype(np.float64), v.valid)
     if kind == "dec" and v.kind == "int":
-        return _V("dec", float(v.data) if v.scalar else v.data.astype(np.float64), v.valid, True)
+        return _V("dec", float(v.data) if v.scalar else v.data.astype(np.float64), v.valid)
     raise Unsupported(f"{v.kind} as {kind}")
 
 
@@ -340,6 +335,7 @@ class _Batch:
     def __init__(self, proj: Projection, table: pa.Table) -> None:
         self.proj, self.table, self.n = proj, table, table.num_rows
         self.values: dict[str, _V] = {}
+        self.date_at: np.ndarray | None = None
 
     def column(self, name: str) -> _V:
         v = self.values.get(name)
@@ -356,22 +352,25 @@ class _Batch:
 
     def start(self, name: str) -> _V:
         """A window start of every row: its as-of date's (``cohort_w``)."""
-        asof = self.column("as_of_date")
-        if asof.kind != "time" or asof.valid is not None:
-            raise Unsupported("as-of dates that are not dates")
-        dates, starts = self.proj.dates, self.proj.starts[name]
-        at = np.searchsorted(dates, asof.data)
-        if np.any(at >= len(dates)) or np.any(dates[np.minimum(at, len(dates) - 1)] != asof.data):
-            raise Unsupported("a row on another date than the projection's")
-        return _V("time", starts[at], None, own=True)
+        if self.date_at is None:  # each row's as-of date's number, once for every start
+            asof, dates = self.column("as_of_date"), self.proj.dates
+            if asof.kind != "time" or asof.valid is not None:
+                raise Unsupported("as-of dates that are not dates")
+            at = np.searchsorted(dates, asof.data)
+            if np.any(at >= len(dates)) or np.any(
+                dates[np.minimum(at, len(dates) - 1)] != asof.data
+            ):
+                raise Unsupported("a row on another date than the projection's")
+            self.date_at = at
+        return _V("time", self.proj.starts[name][self.date_at], None)
 
     def condition(self, true, false) -> _V:
         """A condition from where it holds and where it is false (missing elsewhere)."""
         if not isinstance(true, np.ndarray) and not isinstance(false, np.ndarray):
-            return _V("bool", True) if true else (_V("bool", False) if false else _NULL)
+            return _V("bool") if true else (_V("bool", False) if false else _NULL)
         data = np.array(np.broadcast_to(np.asarray(true, dtype=bool), (self.n,)))
         valid = data | np.asarray(false, dtype=bool)
-        return _V("bool", data, None if valid.all() else valid, True)
+        return _V("bool", data, None if valid.all() else valid)
 
     def write(self, node, out: np.ndarray, *, nan: bool):
         """Write the doubles of output ``node`` into ``out`` (NaN where missing if ``nan``);
@@ -439,7 +438,7 @@ class _Batch:
             if a.kind == "null":
                 return a
             same = self.compare("=", a, b)
-            return _V(a.kind, a.data, _both(a.valid, _false_or_missing(same)), a.own)
+            return _V(a.kind, a.data, _both(a.valid, _false_or_missing(same)))
         if op == "bin":
             return self.arithmetic(node[1], self.eval(node[2]), self.eval(node[3]))
         if op == "neg":
@@ -450,7 +449,7 @@ class _Batch:
                 raise Unsupported("minus whole numbers or decimals")
             if v.kind == "null" or v.valid is False:
                 return v
-            return _V(v.kind, -v.data, v.valid, True)
+            return _V(v.kind, -v.data, v.valid)
         if op == "cmp":
             return self.compare(node[1], self.eval(node[2]), self.eval(node[3]))
         if op == "isnull":
@@ -460,7 +459,7 @@ class _Batch:
                 return _V("bool", bool(node[2]))
             if valid is False:
                 return _V("bool", not node[2])
-            return _V("bool", valid if node[2] else ~valid, None, True)
+            return _V("bool", valid if node[2] else ~valid, None)
         if op in ("and", "or"):
             a, b = self.eval(node[1]), self.eval(node[2])
             if op == "and":
@@ -478,7 +477,7 @@ class _Batch:
             if a.kind != "time" or b.kind != "time":
                 raise Unsupported("DATE_DIFF of values that are not dates")
             days = np.floor_divide(b.data, DAY_US) - np.floor_divide(a.data, DAY_US)
-            return _V("int", days, _both(a.valid, b.valid), True)
+            return _V("int", days, _both(a.valid, b.valid))
         raise Unsupported(f"node {op}")  # pragma: no cover (the parser makes no other)
 
     def coalesce(self, args: list[_V]) -> _V:
@@ -496,7 +495,7 @@ class _Batch:
                 _put(data, out.data, out.valid, v.data)  # shared)
             else:
                 data = np.where(out.valid, out.data, v.data)
-            out = _V(kind, data, valid, True)
+            out = _V(kind, data, valid)
         return out
 
     def arithmetic(self, op: str, a: _V, b: _V) -> _V:
@@ -508,7 +507,7 @@ class _Batch:
         fn = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op]
         with np.errstate(all="ignore"):  # IEEE, as DuckDB: x / 0 is infinite, 0 / 0 NaN
             data = fn(a.data, b.data, dtype=np.float64)
-        return _V("f8", data, _both(a.valid, b.valid), True)
+        return _V("f8", data, _both(a.valid, b.valid))
 
     def compare(self, op: str, a: _V, b: _V) -> _V:
         if "null" in (a.kind, b.kind) or a.valid is False or b.valid is False:
@@ -526,7 +525,7 @@ class _Batch:
         valid = _both(a.valid, b.valid)
         if isinstance(valid, np.ndarray) and isinstance(data, np.ndarray):
             data = data & valid
-        return _V("bool", data, valid, True)
+        return _V("bool", data, valid)
 
     def case(self, branches, other) -> _V:
         conds = [_true(self.eval(c)) for c, _ in branches]
@@ -543,17 +542,17 @@ class _Batch:
                     continue
                 data = np.where(cond, _filled(v), _filled(out))
                 valid = np.where(cond, _validity(v), _validity(out))
-                out = _V(kind, data, valid, True)
+                out = _V(kind, data, valid)
             elif cond is not False and (isinstance(cond, np.ndarray) or cond):
                 out = v
         if out.valid is not None and out.valid is not False:
             valid = np.broadcast_to(out.valid, (self.n,))
-            out = _V(kind, out.data, None if valid.all() else np.array(valid), out.own)
+            out = _V(kind, out.data, None if valid.all() else np.array(valid))
         if out.valid is False:
             return _V(kind, None, False)
         if out.scalar:
             dtype = {"bool": bool, "int": np.int64, "time": np.int64}.get(kind, np.float64)
-            out = _V(kind, np.full(self.n, out.data, dtype=dtype), out.valid, True)
+            out = _V(kind, np.full(self.n, out.data, dtype=dtype), out.valid)
         return out
 
 
@@ -622,14 +621,14 @@ def _from_arrow(column) -> _V:
         return _V("int", data, valid)
     if pa.types.is_boolean(t):
         data = arr.fill_null(False).to_numpy(zero_copy_only=False)
-        return _V("bool", data, valid, True)
+        return _V("bool", data, valid)
     if pa.types.is_date32(t):
         days = arr.fill_null(0).cast(pa.int32()).to_numpy(zero_copy_only=False)
-        return _V("time", days.astype(np.int64) * DAY_US, valid, True)
+        return _V("time", days.astype(np.int64) * DAY_US, valid)
     if pa.types.is_timestamp(t) and t.tz is None and t.unit in ("s", "ms", "us"):
         raw = arr.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
         scale = {"s": 1_000_000, "ms": 1000, "us": 1}[t.unit]
-        return _V("time", raw * scale if scale != 1 else raw, valid, scale != 1)
+        return _V("time", raw * scale if scale != 1 else raw, valid)
     raise Unsupported(f"a column of type {t}")
 
 
@@ -646,7 +645,7 @@ def _decimals(arr: pa.Array) -> _V:
     data = v.data.astype(np.float64)
     if len(data) and np.abs(data).max() > 2**53:
         raise Unsupported("decimals beyond the whole numbers of doubles")
-    return _V("dec", data, v.valid, True)
+    return _V("dec", data, v.valid)
 
 
 # ------------------------------------------------------------------------------------------------
