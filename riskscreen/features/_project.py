@@ -367,7 +367,7 @@ class _Batch:
     def condition(self, true, false) -> _V:
         """A condition from where it holds and where it is false (missing elsewhere)."""
         if not isinstance(true, np.ndarray) and not isinstance(false, np.ndarray):
-            return _V("bool") if true else (_V("bool", False) if false else _NULL)
+            return _V("bool", True) if true else (_V("bool", False) if false else _NULL)
         data = np.array(np.broadcast_to(np.asarray(true, dtype=bool), (self.n,)))
         valid = data | np.asarray(false, dtype=bool)
         return _V("bool", data, None if valid.all() else valid)

@@ -101,6 +101,7 @@ EXPRESSIONS = [
     "(CASE WHEN NOT (c.x > 0 AND c.y < 1) THEN c.full ELSE -1.5 END)",
     "(CASE WHEN c.x <> c.y OR c.flag THEN 2 ELSE 0.5 END)",
     "(CASE WHEN c.x = 0.5 THEN c.x END)",
+    "(CASE WHEN c.full IS NOT NULL AND NOT (c.full IS NULL) THEN c.x ELSE 4 END)",
     "CAST(DATE_DIFF('day', CASE WHEN c.empty IS NOT NULL THEN c.last END, c.as_of_date) AS DOUBLE)",
     "(CASE WHEN NOT (c.empty > 0) THEN 1.0 WHEN c.empty IS NULL THEN - c.full END)",
     "(CASE WHEN c.full IS NULL THEN c.big WHEN c.big IS NULL THEN c.full ELSE c.full + c.big END)",
