@@ -573,7 +573,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if output_path is not None:
             write_batches(session, sql, batches, output_path, None, readers)
             return output_path
-        return fetch_batches(session, sql, batches, at, dtype, None, readers)
+        levels = ids.to_numpy(zero_copy_only=False) if pa.types.is_integer(ids.type) else None
+        return fetch_batches(session, sql, batches, at, dtype, None, readers, levels)
     finally:
         con.execute(f"SET threads = {int(threads)}")
         for t in comp.timelines:
@@ -684,6 +685,10 @@ def _pipeline(batches, prepare, read):
 PROJECT_ROWS = 65_536
 #: The cohort columns the features start with, as they are.
 PASSED = ("pupil_id", "as_of_date")
+#: The column of a batch's cohort rows giving each row's pupil by its number among the
+#: run's pupils (sorted): the output's index is made from it
+#: (:func:`riskscreen.features._run.feature_frame`).
+CODE = "_rt_code"
 
 
 def _features_of(con, sql: str, project, table: pa.Table):
@@ -739,11 +744,12 @@ class _Features:
             out = self.project(part)
             yield from (self._duckdb(part) if out is None else out).to_batches()
 
-    def into(self, values: np.ndarray, pupil: np.ndarray, asof: np.ndarray, segments) -> int:
+    def into(self, values, pupil, asof, segments, codes=None) -> int:
         """Write the features into ``values`` (and the rows' pupils and as-of dates into
-        ``pupil`` and ``asof``) at ``segments``, ``(start, n)`` places in the output for the
-        batch's rows in order; the number of rows written (an internal error if they are
-        not the batch's)."""
+        ``pupil`` and ``asof``, their pupils' numbers into ``codes`` if given: :data:`CODE`)
+        at ``segments``, ``(start, n)`` places in the output for the batch's rows in
+        order; the number of rows written (an internal error if they are not the
+        batch's)."""
         from riskscreen.features._run import _row_count_error, doubles
 
         at = 0
@@ -760,6 +766,8 @@ class _Features:
                         values[rows, j] = doubles(got.column(j + 2).combine_chunks())
                 pupil[rows] = part.column(0).to_numpy()
                 asof[rows] = part.column(1).to_numpy()
+                if codes is not None:
+                    codes[rows] = part.column(CODE).to_numpy()
             at += n
         if at != self.table.num_rows:
             raise _row_count_error(self.table.num_rows, at)
@@ -1032,7 +1040,9 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
             table = table.append_column(name, values)
         for name, values in columns.items():
             table = table.append_column(name, values)
-        return table
+        # each row's pupil by its number among the run's pupils (the output's index)
+        code = (row_pupil + batch[4][0]).astype(np.int32, copy=False)
+        return table.append_column(CODE, pa.array(code))
 
     return finish
 

@@ -183,14 +183,29 @@ def doubles(arr) -> np.ndarray:
     return out
 
 
-def feature_frame(pupil, asof, values, names) -> pd.DataFrame:
+def feature_frame(pupil, asof, values, names, codes=None) -> pd.DataFrame:
     """The feature matrix from its filled arrays, indexed by (pupil_id, as_of_date).
 
     ``pupil`` None means no batch at all (an empty matrix); string pupil ids come
-    back as pandas strings.
+    back as pandas strings. ``codes``, ``(levels, numbers)``, gives each row's pupil
+    as its number in ``levels`` (the pupils' whole-number ids, sorted) for rows in the
+    engine's order (as-of date, then pupil): the index is then made from them, not by
+    hashing every row's id and date (1.5 s for 13.5M rows, against 0.05 s).
     """
     if pupil is None:
         pupil, asof = np.empty(0, dtype="int64"), np.empty(0, dtype="datetime64[us]")
+    if codes is not None and len(asof):
+        levels, numbers = codes
+        # the rows come date by date: each date's first row, and the dates' numbers
+        first = np.flatnonzero(np.r_[True, asof[1:] != asof[:-1]])
+        days = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(asof)]))
+        index = pd.MultiIndex(
+            levels=[pd.Index(levels), pd.Index(asof[first])],
+            codes=[numbers, days],
+            names=["pupil_id", "as_of_date"],
+            verify_integrity=False,
+        )
+        return pd.DataFrame(values, index=index, columns=names, copy=False)
     if pupil.dtype == object:
         pupil = pd.array(pupil, dtype="str")
     index = pd.MultiIndex.from_arrays(
@@ -337,7 +352,7 @@ def _readers(session, sql, batches, prepare):
 
 
 def fetch_batches(
-    session, sql: str, batches, n_rows: int, dtype, prepare, readers=None
+    session, sql: str, batches, n_rows: int, dtype, prepare, readers=None, levels=None
 ) -> pd.DataFrame:
     """Run ``sql`` for every batch and copy its rows straight into one preallocated frame.
 
@@ -352,11 +367,14 @@ def fetch_batches(
     by as-of date, then pupil, and exactly one per cohort row (else an internal error).
     ``readers`` (one Arrow reader per batch, in order) replaces running ``sql`` on the
     session after ``prepare`` (e.g. batches prepared on a thread of their own).
+    ``levels`` (the cohort's whole-number pupil ids, sorted) lets readers that know each
+    row's pupil by its number among them (``into(..., codes)``) hand the numbers over,
+    from which the index is made (:func:`feature_frame`).
     """
     placed = sum(n for batch in batches for _, n in batch[3])
     if placed != n_rows:
         raise _row_count_error(placed, n_rows)
-    out = _Output(n_rows, dtype)
+    out = _Output(n_rows, dtype, levels)
     readers = _readers(session, sql, batches, prepare) if readers is None else readers
     with contextlib.closing(readers):
         for batch, reader in zip(batches, readers, strict=True):
@@ -366,16 +384,19 @@ def fetch_batches(
         later, same = asof[1:] > asof[:-1], asof[1:] == asof[:-1]
         if not (later | (same & (pupil[1:] > pupil[:-1]))).all():
             raise _order_error()
-    return feature_frame(pupil, asof, out.values, out.names)
+    codes = None if out.codes is None else (levels, out.codes)
+    return feature_frame(pupil, asof, out.values, out.names, codes)
 
 
 class _Output:
     """The output arrays of :func:`fetch_batches`, made at the first batch, filled in place."""
 
-    def __init__(self, n_rows: int, dtype) -> None:
+    def __init__(self, n_rows: int, dtype, levels=None) -> None:
         self.n_rows, self.dtype, self.done = n_rows, dtype, 0
         self.values = self.pupil = self.asof = None
         self.names: list[str] = []
+        #: each row's pupil by its number in ``levels`` while every batch has given them
+        self.codes = None if levels is None else np.empty(n_rows, dtype=np.int32)
 
     def fill(self, reader, segments) -> None:
         """Copy one batch's rows from ``reader`` to their ``segments`` of the output."""
@@ -388,8 +409,9 @@ class _Output:
             self.asof = np.empty(n_rows, dtype="datetime64[us]")
         values, pupil, asof = self.values, self.pupil, self.asof
         if hasattr(reader, "into"):  # written straight into the output (running totals)
-            self.done += reader.into(values, pupil, asof, segments)
+            self.done += reader.into(values, pupil, asof, segments, self.codes)
             return
+        self.codes = None  # the index from the ids
         segs = list(segments)
         expected = sum(n for _, n in segs)
         got = 0
