@@ -346,7 +346,7 @@ class _Batch:
             elif name in self.proj.starts:
                 v = self.start(name)
             else:
-                v = _from_arrow(self.table.column(name))
+                v = _from_arrow(self.table.column(name), nan=name not in self.proj.whole)
             self.values[name] = v
         return v
 
@@ -590,9 +590,20 @@ def _false_or_missing(cond: _V):
     return False if true else None
 
 
-def _from_arrow(column) -> _V:
-    """A column of the batch's cohort table as a value (no copy where the data allows)."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+def one_chunk(column) -> pa.Array:
+    """An Arrow column as one array: a chunked column of one chunk without a copy (which
+    ``combine_chunks`` makes)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _from_arrow(column, *, nan: bool = True) -> _V:
+    """A column of the batch's cohort table as a value (no copy where the data allows).
+
+    ``nan`` False: the column's doubles are known to hold no NaN (they are not looked at).
+    """
+    arr = one_chunk(column)
     if pa.types.is_decimal(arr.type):  # e.g. DuckDB's sums of whole numbers (or of 1.0)
         return _decimals(arr)
     t, n = arr.type, len(arr)
@@ -613,7 +624,7 @@ def _from_arrow(column) -> _V:
         data = np.frombuffer(arr.buffers()[1], dtype=dtype, count=n, offset=arr.offset * width)
         if pa.types.is_floating(t):
             # a sum is NaN if a value is (or infinities of both signs are): then look closer
-            if np.isnan(np.add.reduce(data, dtype=np.float64)):
+            if nan and np.isnan(np.add.reduce(data, dtype=np.float64)):
                 nan = np.isnan(data)
                 if nan.any() if valid is None else (nan & valid).any():
                     raise Unsupported("NaN (DuckDB orders it above every number)")
@@ -658,11 +669,15 @@ class Projection:
     ``(alias, expression)`` over the columns before it (``parts`` and ``raw_features``),
     then the output columns ``(name, expression)``; ``passed`` the cohort columns the
     output starts with (pupil and as-of date, as they are). ``dates`` are the as-of dates
-    (microseconds, sorted) and ``starts`` each window start column's value per date.
-    :meth:`compile` returns None where an expression is not understood.
+    (microseconds, sorted) and ``starts`` each window start column's value per date;
+    ``whole`` names the input columns known to hold no NaN (whose values are not checked:
+    a NaN among the others leaves the slice to DuckDB, which orders it above every
+    number). :meth:`compile` returns None where an expression is not understood.
     """
 
-    def __init__(self, layers, outputs, passed, dates, starts) -> None:
+    def __init__(self, layers, outputs, passed, dates, starts, whole=frozenset()) -> None:
+        #: the input columns known to hold no NaN (e.g. running totals of whole numbers)
+        self.whole = frozenset(whole)
         self.nodes: dict[str, tuple] = {}
         for layer in layers:
             for alias, sql in layer:
@@ -682,9 +697,10 @@ class Projection:
         self.inputs = set().union(*read) - set(self.nodes) - set(self.starts)
 
     @classmethod
-    def compile(cls, layers, outputs, passed, dates, starts) -> Projection | None:
+    def compile(cls, layers, outputs, passed, dates, starts, whole=frozenset()):
+        """The projection, or None where an expression is not understood."""
         try:
-            return cls(layers, outputs, passed, dates, starts)
+            return cls(layers, outputs, passed, dates, starts, whole)
         except Unsupported:
             return None
 

@@ -971,17 +971,25 @@ def test_a_batch_s_work_runs_once_whichever_thread_asks_first():
 def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet(
     tmp_path, monkeypatch, numpy
 ):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from riskscreen.features import _many_dates, _project
 
     # several batches, each projected in slices of a few rows (several per as-of date);
     # every slice by NumPy, or (no projection compiled) every batch by DuckDB
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 15)
     monkeypatch.setattr(_many_dates, "PROJECT_ROWS", 4)
-    calls = {"numpy": 0, "duckdb": 0}
+    calls = {"numpy": 0, "duckdb": 0, "whole": 0}
     write = _project.Projection._write
 
-    def counted(self, *args, **kwargs):
-        out = write(self, *args, **kwargs)
+    def counted(self, table, *args, **kwargs):
+        # the columns the projection takes for whole numbers (never NaN) are so
+        for name in self.whole & set(table.column_names):
+            if pa.types.is_floating(table[name].type):
+                assert not pc.any(pc.is_nan(table[name])).as_py(), name
+                calls["whole"] += 1
+        out = write(self, table, *args, **kwargs)
         calls["numpy" if out is not None else "duckdb"] += 1
         return out
 
@@ -1004,5 +1012,6 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
         pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
     if numpy:  # the compiler's projections are all understood
         assert calls["numpy"] > 2 * len(DATES) and calls["duckdb"] == 0
+        assert calls["whole"] > calls["numpy"]
     else:
-        assert calls == {"numpy": 0, "duckdb": 0}
+        assert calls == {"numpy": 0, "duckdb": 0, "whole": 0}
