@@ -598,6 +598,14 @@ def one_chunk(column) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
+def validity(arr: pa.Array) -> np.ndarray:
+    """Where an Arrow array (with a validity bitmap) holds a value, as booleans: only the
+    bytes of its rows unpacked (a slice far into a table has a large offset)."""
+    start, n = arr.offset, len(arr)
+    bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)[start // 8 : (start + n + 7) // 8]
+    return np.unpackbits(bits, count=start % 8 + n, bitorder="little")[start % 8 :].view(bool)
+
+
 def _from_arrow(column, *, nan: bool = True) -> _V:
     """A column of the batch's cohort table as a value (no copy where the data allows).
 
@@ -613,9 +621,7 @@ def _from_arrow(column, *, nan: bool = True) -> _V:
     if arr.null_count:
         if arr.null_count == n:
             return _V("null", None, False)
-        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, count=arr.offset + n, bitorder="little")[arr.offset :]
-        valid = valid.view(bool)
+        valid = validity(arr)
     if pa.types.is_floating(t) or pa.types.is_integer(t):
         if pa.types.is_float16(t):
             raise Unsupported("half floats")

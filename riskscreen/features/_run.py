@@ -177,9 +177,9 @@ def doubles(arr) -> np.ndarray:
         return arr.to_numpy(zero_copy_only=False)
     out = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
     if arr.null_count:
-        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + len(arr)]
-        out = np.where(valid.astype(bool), out, np.nan)
+        from riskscreen.features._project import validity
+
+        out = np.where(validity(arr), out, np.nan)
     return out
 
 

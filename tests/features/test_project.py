@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from riskscreen.features._project import DAY_US, Projection, Unsupported, _Parser
+from riskscreen.features._project import DAY_US, Projection, Unsupported, _Parser, validity
 
 N = 400
 
@@ -186,6 +186,15 @@ def test_a_nan_among_the_values_leaves_the_slice_to_duckdb():
         table.schema.get_field_index("x"), "x", pa.array(x, mask=missing)
     )
     assert proj(nan_missing) is not None
+
+
+def test_the_validity_of_a_slice_is_read_from_its_own_bytes():
+    # a slice's bitmap starts at its offset, anywhere in a byte
+    arr = pa.array(np.arange(70.0), mask=np.random.default_rng(0).random(70) < 0.4)
+    for at, n in [(0, 70), (1, 5), (7, 2), (8, 8), (13, 40), (63, 7), (69, 1)]:
+        part = arr.slice(at, n)
+        expected = part.is_valid().to_numpy(zero_copy_only=False)
+        np.testing.assert_array_equal(validity(part), expected)
 
 
 def test_columns_known_to_hold_no_nan_are_not_looked_at():
