@@ -79,6 +79,9 @@ class SourceInfo:
     end_recorded: str | None = None
     #: the columns the source data really hold (the view adds absent optional ones as NULL)
     present: frozenset[str] = frozenset()
+    #: the Parquet file the rows are read from (None: a frame in memory); its row groups'
+    #: statistics say how the rows lie (the feature engine's batches follow them)
+    file: str | None = None
 
     @property
     def is_spell(self) -> bool:
@@ -156,6 +159,8 @@ class TableViews:
             self._canonical_view(name, relation)
         else:
             self._custom_view(name, relation, histories.custom_sources()[name])
+        if name in self.info and not isinstance(rel, pd.DataFrame):
+            self.info[name].file = str(Path(rel))
 
     def _describe(self, rel: str) -> dict[str, str]:
         rows = self.con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()

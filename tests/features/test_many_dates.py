@@ -1027,3 +1027,62 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
         assert calls["whole"] > calls["numpy"]
     else:
         assert calls == {"numpy": 0, "duckdb": 0, "whole": 0}
+
+
+def test_batches_end_where_no_row_group_spans_when_they_can():
+    # pupils 100-129; row groups holding pupils 100-109 (two, e.g. by date), 110-121, 122-129
+    from riskscreen.features._many_dates import _chunks, _clean_cuts
+
+    ids = np.arange(100, 130)
+    clean = _clean_cuts(ids, np.array([110, 100, 100, 122]), np.array([121, 109, 109, 129]))
+    assert np.flatnonzero(clean).tolist() == [9, 21]  # after pupils 109 and 121
+    rows = np.full(30, 10)
+    # batches of 80 rows, up to 120 to end cleanly: 100 rows, 120 rows, and the rest
+    assert np.bincount(_chunks(rows, 80, 10**6, clean, 1.5)).tolist() == [10, 12, 8]
+    # no more than 80 rows: plain ends, a clean one where it keeps half the rows or more
+    assert np.bincount(_chunks(rows, 80, 10**6, clean, 1.0)).tolist() == [8, 8, 6, 8]
+    # at most 5 pupils a batch, whatever the row groups
+    assert np.bincount(_chunks(rows, 80, 5, clean, 1.5)).max() == 5
+    # no clean end: the batches as without row groups
+    spanned = _clean_cuts(ids, np.array([100, 105]), np.array([129, 110]))
+    assert not spanned.any()
+    np.testing.assert_array_equal(_chunks(rows, 80, 10**6, spanned, 1.5), _chunks(rows, 80, 10**6))
+    # a row group without statistics spans every pupil
+    lowest, highest = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    assert not _clean_cuts(ids, np.array([lowest]), np.array([highest])).any()
+
+
+def test_batches_follow_the_row_groups_of_a_saved_source(tmp_path, monkeypatch):
+    # attendance saved pupil by pupil in row groups of a few pupils: into memory the
+    # batches end between row groups, and the features are those of the plan by date
+    from riskscreen.data import _io
+    from riskscreen.features import _many_dates
+
+    write = _io._write_frame
+
+    def in_groups(frame, file, table):
+        if table != "attendance":
+            return write(frame, file, table)
+        frame = frame.sort_values(["pupil_id", "period_end"], kind="stable")
+        frame.to_parquet(file, engine="pyarrow", row_group_size=37)
+
+    monkeypatch.setattr(_io, "_write_frame", in_groups)
+    h = LinkedHistories.open(_random_histories(8).save(tmp_path / "h"))
+    monkeypatch.setattr(_many_dates, "RT_SMALL_ROWS", 0)  # attendance read batch by batch
+    monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 10)
+    seen = []
+    chunks = _many_dates._chunks
+
+    def spied(rows, max_rows, most, clean=None, slack=1.0):
+        out = chunks(rows, max_rows, most, clean, slack)
+        seen.append((clean, out, chunks(rows, max_rows, most)))
+        return out
+
+    monkeypatch.setattr(_many_dates, "_chunks", spied)
+    by_date, running = _both_plans(h)
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    (clean, chunk, plain), *_ = seen
+    assert clean is not None and clean.any() and not clean.all()
+    # the last pupil of every batch but the last: more end cleanly than without row groups
+    ends, plain_ends = np.flatnonzero(np.diff(chunk)), np.flatnonzero(np.diff(plain))
+    assert clean[ends].sum() > clean[plain_ends].sum()
