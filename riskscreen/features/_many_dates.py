@@ -479,7 +479,7 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     its timelines are computed here, batch by batch, and handed to ``sql`` as columns of
     the cohort (``_rt_cohort``); its extra CTEs are computed once (``_rt_<name>``).
     """
-    from riskscreen.features._run import fetch_batches, write_batches
+    from riskscreen.features._run import fetch_batches, populated, write_batches
 
     con = session.con
     # the compiled SQL has no ORDER BY: its rows come in the order of the batch's cohort
@@ -491,6 +491,11 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         "SELECT pupil_id, COUNT(*) AS n FROM _cohort_all GROUP BY pupil_id ORDER BY pupil_id"
     ).to_arrow_table()
     ids = pupils["pupil_id"]
+    # the output matrix, its memory mapped by a thread of its own while the batches are planned
+    values = None
+    if output_path is None and comp.projection is not None:
+        n_rows = int(pc.sum(pupils["n"]).as_py() or 0)
+        values = populated((n_rows, len(comp.projection[1])), dtype)
     # each timeline: its columns never missing, and, for a small source, its rows read
     # once, pupil by pupil, each batch taking its slice (instead of a query per batch)
     con.register("_rt_all", pa.table({"pupil_id": ids, "idx": np.arange(len(ids), dtype=np.int32)}))
@@ -587,7 +592,7 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             write_batches(session, sql, batches, output_path, None, readers)
             return output_path
         levels = ids.to_numpy(zero_copy_only=False) if pa.types.is_integer(ids.type) else None
-        return fetch_batches(session, sql, batches, at, dtype, None, readers, levels)
+        return fetch_batches(session, sql, batches, at, dtype, None, readers, levels, values)
     finally:
         con.execute(f"SET threads = {int(threads)}")
         for t in comp.timelines:

@@ -1086,3 +1086,33 @@ def test_batches_follow_the_row_groups_of_a_saved_source(tmp_path, monkeypatch):
     # the last pupil of every batch but the last: more end cleanly than without row groups
     ends, plain_ends = np.flatnonzero(np.diff(chunk)), np.flatnonzero(np.diff(plain))
     assert clean[ends].sum() > clean[plain_ends].sum()
+
+
+def test_an_output_mapped_ahead_keeps_what_is_written_meanwhile(monkeypatch):
+    # the memory of the output matrix is mapped by a thread of its own (Linux) while the
+    # batches are planned and written: it never writes a value
+    import threading
+
+    from riskscreen.features import _run
+
+    monkeypatch.setattr(_run, "PREFAULT_BYTES", 0)
+    values = _run.populated((400_000, 16), np.float32)
+    assert values.shape == (400_000, 16) and values.dtype == np.float32
+    assert values.flags.f_contiguous
+    values[:] = np.arange(16, dtype=np.float32)  # written at once, while it may run
+    for thread in threading.enumerate():
+        if thread.name == "riskscreen-output":
+            thread.join()
+    expected = np.broadcast_to(np.arange(16, dtype=np.float32), values.shape)
+    np.testing.assert_array_equal(values, expected)
+    # and through the engine: its matrix is the one filled
+    made, real = [], _run.populated
+
+    def spied(shape, dtype):
+        made.append(real(shape, dtype))
+        return made[-1]
+
+    monkeypatch.setattr(_run, "populated", spied)
+    by_date, running = _both_plans(_random_histories(9))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert len(made) == 1 and np.shares_memory(running.to_numpy(), made[0])
