@@ -326,31 +326,20 @@ def test_pupil_without_events_and_a_single_date_agree():
 
 
 @pytest.mark.parametrize("order", ["pupil_id", "date"])
-def test_running_totals_do_not_depend_on_the_order_of_the_source_rows(monkeypatch, order):
-    # rows that come pupil by pupil add up in a grid of pupils x points, rows by date
-    # (e.g. a census's weekly attendance) in one of points x pupils: the same features
-    from riskscreen.features import _many_dates
-
+def test_running_totals_do_not_depend_on_the_order_of_the_source_rows(order):
+    # rows that come pupil by pupil or by date (e.g. a census's weekly attendance) add up
+    # in the same grid of points x pupils: the same features
     h = _random_histories(5)
     frames = h.tables()
     keys = {"attendance": "period_end", "exclusions": "start_date", "social_care": "start_date"}
     for name, date in keys.items():
         by = ["pupil_id", date] if order == "pupil_id" else [date, "pupil_id"]
         frames[name] = frames[name].sort_values(by, kind="stable", ignore_index=True)
-    layouts = []  # the running totals accumulate along the points: by pupil or by date
-    real = _many_dates._accumulate
-
-    def accumulate(ufunc, grid, by_pupil):
-        layouts.append(by_pupil)
-        return real(ufunc, grid, by_pupil)
-
-    monkeypatch.setattr(_many_dates, "_accumulate", accumulate)
     shuffled = LinkedHistories(**frames, custom=h.custom)
     by_date, running = _both_plans(shuffled)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     with feature_plan("running_totals"):
         pd.testing.assert_frame_equal(build_features(h, DATES, SPEC), running, check_exact=True)
-    assert (order == "pupil_id") in layouts
 
 
 @pytest.mark.parametrize(
@@ -753,30 +742,29 @@ def test_the_bound_of_a_sum_of_float_grids_is_the_sum_of_their_largest_totals():
     from riskscreen.features._many_dates import _lin_dtype
 
     half = float(2**22)
-    grids = {  # 2 pupils x 2 points, by pupil: a pupil's totals are its last point
-        "a": np.array([0, half, 1, 2], dtype=np.float32),
-        "b": np.array([5, half, 0, 0], dtype=np.float32),
-        "c": np.array([0, 1, 0, 1], dtype=np.float32),
-        "d": np.array([0, 1, 0, 1], dtype=np.float64),
+    grids = {  # 2 points x 2 pupils: the pupils' totals are the last point's row
+        "a": np.array([0, 1, half, 2], dtype=np.float32),
+        "b": np.array([5, 0, half, 0], dtype=np.float32),
+        "c": np.array([0, 0, 1, 1], dtype=np.float32),
+        "d": np.array([0, 0, 1, 1], dtype=np.float64),
     }
-    assert _lin_dtype([(1, "a"), (-1, "b")], grids, (2, 2), True) == np.float32  # 2**23
-    assert _lin_dtype([(1, "a"), (-1, "b"), (1, "c")], grids, (2, 2), True) == np.float64
-    assert _lin_dtype([(1, "c"), (1, "d")], grids, (2, 2), True) == np.float64  # doubles
-    # by date (points x pupils) the totals are the last row
-    assert _lin_dtype([(1, "a"), (1, "c")], grids, (2, 2), False) == np.float32
+    assert _lin_dtype([(1, "a"), (-1, "b")], grids, (2, 2)) == np.float32  # 2**23
+    assert _lin_dtype([(1, "a"), (-1, "b"), (1, "c")], grids, (2, 2)) == np.float64
+    assert _lin_dtype([(1, "c"), (1, "d")], grids, (2, 2)) == np.float64  # doubles
+    # the totals are the last point's, not the first's
+    first = {"e": np.array([2.0**24, 0, 1, 1], dtype=np.float32)}
+    assert _lin_dtype([(1, "c"), (1, "e")], {**grids, **first}, (2, 2)) == np.float32
 
 
-@pytest.mark.parametrize("by_pupil", [True, False])
-def test_running_sums_are_floats_only_where_they_are_exact(by_pupil):
+def test_running_sums_are_floats_only_where_they_are_exact():
     from riskscreen.features._many_dates import _running_sums
 
-    shape = (3, 4) if by_pupil else (4, 3)
-    axis = 1 if by_pupil else 0
+    shape = (4, 3)  # points x slots
     big = float(2**23 - 1)
 
     def run(bins, rows):
-        expected = np.cumsum(np.asarray(bins, dtype=np.float64).reshape(shape), axis=axis)
-        got = _running_sums(np.array(bins), shape, by_pupil, rows).reshape(shape)
+        expected = np.cumsum(np.asarray(bins, dtype=np.float64).reshape(shape), axis=0)
+        got = _running_sums(np.array(bins), shape, rows).reshape(shape)
         np.testing.assert_array_equal(got.astype(np.float64), expected)
         return got.dtype
 
