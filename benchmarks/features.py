@@ -44,6 +44,8 @@ Usage::
         library-running-totals --n-dates 1 6 24          # the plans against Polars
     python benchmarks/features.py --sizes 1000000 --layout date --cases polars \
         library --n-dates 1                              # attendance sorted by date
+    python benchmarks/features.py --sizes 1000000 --cases polars library \
+        --n-dates 1 --repeat 3                           # medians of three runs in turn
 
 ``polars`` needs the ``bench`` extra (``pip install riskscreen[bench]``).
 """
@@ -336,6 +338,14 @@ def event_rows(folder: Path) -> int:
     return sum(pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows for t in EVENT_TABLES)
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """One case's runs as one: the median wall time, the largest peak, the first run's rest."""
+    walls = sorted(r["wall_s"] for r in runs)
+    mid = len(walls) // 2
+    wall = walls[mid] if len(walls) % 2 else (walls[mid - 1] + walls[mid]) / 2
+    return {**runs[0], "wall_s": wall, "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -366,6 +376,13 @@ def main(argv=None) -> None:
         default="pupil",
         help="attendance as generated (each copy's pupils together) or sorted by date",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each case, the cases taken in turn; the table gives the median wall time "
+        "and the largest peak (the machine's speed may drift between runs)",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -383,13 +400,14 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "spill").mkdir(exist_ok=True)
     folders = make_folders(args.out, args.sizes, args.base, args.period, args.years, args.layout)
+    repeats = f", {args.repeat} runs in turn (median wall, largest peak)" if args.repeat > 1 else ""
     print(
         f"# synthetic data: make_linked_histories(n_pupils={args.base:,}, n_years={args.years}, "
         f"attendance_period={args.period!r}); sizes above the base are tiled copies with "
         f"shifted pupil_id/school_id, written to Parquet"
         f"{'; attendance sorted by period_end' if args.layout == 'date' else ''}. "
         "DuckDB memory_limit="
-        f"{args.memory_limit}, threads={args.threads}; each case in a fresh subprocess.",
+        f"{args.memory_limit}, threads={args.threads}; each case in a fresh subprocess{repeats}.",
         flush=True,
     )
     header = (
@@ -405,32 +423,40 @@ def main(argv=None) -> None:
         for k in args.n_dates:
             dates = {1: DATES_1, 6: DATES_6, 24: DATES_24}[k]
             results = {}
+            runs: dict = {case: [] for case in args.cases}
+            failed: dict = {}
+            for _ in range(max(1, args.repeat)):  # the cases in turn, run after run
+                for case in args.cases:
+                    job = {
+                        "case": case,
+                        "folder": str(folder),
+                        "dates": dates,
+                        "tmp": str(args.out / "spill"),
+                    }
+                    proc = subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--child",
+                            json.dumps(job),
+                            "--memory-limit",
+                            args.memory_limit,
+                            "--threads",
+                            str(args.threads),
+                        ],
+                        capture_output=True,
+                        text=True,
+                    )
+                    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                    if proc.returncode or not line:
+                        failed[case] = proc.stderr[-500:]
+                    else:
+                        runs[case].append(json.loads(line[0][7:]))
             for case in args.cases:
-                job = {
-                    "case": case,
-                    "folder": str(folder),
-                    "dates": dates,
-                    "tmp": str(args.out / "spill"),
-                }
-                proc = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--child",
-                        json.dumps(job),
-                        "--memory-limit",
-                        args.memory_limit,
-                        "--threads",
-                        str(args.threads),
-                    ],
-                    capture_output=True,
-                    text=True,
-                )
-                line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-                if proc.returncode or not line:
-                    print(f"{n:>10,} {k:>5} {case:<22} FAILED: {proc.stderr[-500:]}", flush=True)
+                if case in failed or not runs[case]:
+                    print(f"{n:>10,} {k:>5} {case:<22} FAILED: {failed.get(case)}", flush=True)
                     continue
-                r = json.loads(line[0][7:])
+                r = _median_run(runs[case])
                 results[case] = r
                 sweep[(n, case, k)] = r["wall_s"]
                 ratio = ""
