@@ -610,7 +610,7 @@ def shared_tables(con, comp):
     rate) computed once, for all the session's as-of dates, into tables ``_rt_<name>``
     that every batch reads; these and the tables of :func:`source_tables` dropped on
     leaving."""
-    bodies = dict(comp.extra_ctes)
+    bodies = {**dict(comp.extra_ctes), **comp.shared_bodies}  # (quicker SQL, same tables)
     try:
         for name in comp.shared_extra:
             body = f"{_with_extra(comp, name)}{bodies[name]}"

@@ -1104,3 +1104,41 @@ def test_an_output_mapped_ahead_keeps_what_is_written_meanwhile(monkeypatch):
     by_date, running = _both_plans(_random_histories(9))
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     assert len(made) == 1 and np.shares_memory(running.to_numpy(), made[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_a_schools_roll_by_running_counts_is_the_compiled_joins(monkeypatch, seed):
+    # a school's roll, worked out once for all the dates on DuckDB as two running counts
+    # per school, is the compiled CTE's table (enrolments joined with every open date):
+    # knowledge dates, overlapping spells and spells ending before they start included
+    import contextlib
+
+    from riskscreen.features import _many_dates, _run
+
+    h = _random_histories(seed)
+    frames = h.tables()
+    en = frames["enrolments"]
+    odd = en.iloc[:2].copy()  # a spell ending before it starts, and one of no end
+    odd["leaving_date"] = [odd["entry_date"].iloc[0] - pd.Timedelta(days=3), pd.NaT]
+    frames["enrolments"] = pd.concat([en, odd], ignore_index=True)
+    h = LinkedHistories(**frames, custom=h.custom)
+    seen = []
+    real = _run.shared_tables
+
+    @contextlib.contextmanager
+    def checked(con, comp):
+        with real(con, comp):
+            if "school_roll" in comp.shared_extra:
+                counted = con.execute("SELECT * FROM _rt_school_roll ORDER BY ALL").fetchall()
+                joined = _many_dates._with_extra(comp, "school_roll")
+                joined += dict(comp.extra_ctes)["school_roll"]
+                assert "school_roll" in comp.shared_bodies  # the table made by the counts
+                seen.append((counted, con.execute(f"{joined} ORDER BY ALL").fetchall()))
+            yield
+
+    monkeypatch.setattr(_run, "shared_tables", checked)
+    with feature_plan("running_totals"), riskscreen.config_context(validate=False):
+        build_features(h, DATES, default_spec())
+    assert len(seen) == 1
+    counted, joined = seen[0]
+    assert counted == joined and len(joined) > len(DATES)
