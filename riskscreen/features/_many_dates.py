@@ -493,6 +493,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         "SELECT pupil_id, COUNT(*) AS n FROM _cohort_all GROUP BY pupil_id ORDER BY pupil_id"
     ).to_arrow_table()
     ids = pupils["pupil_id"]
+    # whole-number ids as NumPy: the output's index levels, and where batches may end
+    levels = ids.to_numpy(zero_copy_only=False) if pa.types.is_integer(ids.type) else None
     # the output matrix, its memory mapped by a thread of its own while the batches are planned
     values = None
     if output_path is None and comp.projection is not None:
@@ -518,8 +520,8 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     # when they can (the row groups of a batch's pupils are then read by that batch alone)
     groups = None if largest[1] is None else _row_groups(con, largest[1])
     clean = None
-    if groups is not None and pa.types.is_integer(ids.type) and len(ids) > 1:
-        clean = _clean_cuts(ids.to_numpy(zero_copy_only=False), *groups)
+    if groups is not None and levels is not None and len(levels) > 1:
+        clean = _clean_cuts(levels, *groups)
     # (written to Parquet no batch grows: its rows wait beside the tables being encoded)
     slack = RT_ALIGN_SLACK if output_path is None else 1.0
     chunk = _chunks(pupils["n"].to_numpy(), max(1, max_rows), most, clean, slack)
@@ -593,7 +595,6 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if output_path is not None:
             write_batches(session, sql, batches, output_path, None, readers)
             return output_path
-        levels = ids.to_numpy(zero_copy_only=False) if pa.types.is_integer(ids.type) else None
         return fetch_batches(session, sql, batches, at, dtype, None, readers, levels, values)
     finally:
         con.execute(f"SET threads = {int(threads)}")
