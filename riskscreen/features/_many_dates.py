@@ -99,7 +99,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskscreen.data._views import quote
-from riskscreen.features._project import DAY_US, Projection, one_chunk
+from riskscreen.features._project import DAY_US, NAN_MISSING, Projection, one_chunk
 
 #: Plans: "by_date" joins each as-of date with its events; "running_totals" passes
 #: over the events once for all the dates; "auto" picks by the number of dates.
@@ -1149,9 +1149,12 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
 
     def finish() -> pa.Table:
         table = cohort
-        for name, values in _aggregates(comp, read, positions, points, row_pupil, row_date,
-                                        len(uniq), buffers).items():  # fmt: skip
-            table = table.append_column(name, values)
+        got, filled = _aggregates(
+            comp, read, positions, points, row_pupil, row_date, len(uniq), buffers
+        )
+        for name, values in got.items():
+            meta = {NAN_MISSING: b"1"} if name in filled else None
+            table = table.append_column(pa.field(name, values.type, metadata=meta), values)
         for name, values in columns.items():
             table = table.append_column(name, values)
         # each row's pupil by its number among the run's pupils (the output's index)
@@ -1161,9 +1164,10 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
     return finish
 
 
-def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, buffers) -> dict:
+def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, buffers):
     """The timelines' columns the SQL reads for every cohort row of a batch: lookups, and
-    counts worked out from them, from each timeline's rows (``read``, taken from it)."""
+    counts worked out from them, from each timeline's rows (``read``, taken from it); and
+    the names of the columns holding NaN wherever a value is missing (:data:`NAN_MISSING`)."""
     # the counts of one timeline's lookups (most) may be worked out in its grids' cells
     # (_lookups); the lookups every row needs: those the SQL reads and the other counts'
     visible = {name for t in comp.timelines for name in t.visible}
@@ -1188,6 +1192,7 @@ def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, bu
         )  # fmt: skip
         looked_up.update(got)
         columns.update(done)
+    filled = set(columns)  # counts worked out in the cells: NaN where missing
     # the columns the SQL reads: lookups, and counts worked out from them
     columns.update({name: _arrow(v) for name, v in looked_up.items() if name in visible})
     for name, (kind, args) in comp.counts.items():
@@ -1197,7 +1202,9 @@ def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, bu
             columns[name] = _days_active(name, args, looked_up, positions, row_date, buffers[0])
         else:
             columns[name] = _counts(name, *args, looked_up, *buffers)
-    return columns
+            if args[1] is None:  # (1 where there are events, NaN elsewhere)
+                filled.add(name)
+    return columns, filled
 
 
 def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
@@ -1478,7 +1485,8 @@ def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch
     ``s`` are sums of lookups with signs, ``((sign, lookup), ...)``.
 
     In floats when the lookups are floats (whole numbers within +-2**23, so a sum of two
-    is exact), else in doubles; missing where ``n`` is not positive.
+    is exact), else in doubles; missing where ``n`` is not positive (and, with ``s``
+    None, NaN there: :data:`NAN_MISSING`).
     """
     terms = n + (s or ())
     single = all(values[k].dtype == np.float32 for _, k in terms) and max(len(n), len(s or ())) <= 2
@@ -1488,8 +1496,10 @@ def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch
     total = out if s is None or s == n else scratch.get("n", size, kind)
     _signed_sum(n, values, total)
     valid = total > 0
-    if s is None:
-        out.fill(1)
+    if s is None:  # 1 where valid, else 0 / 0: NaN
+        np.copyto(out, valid)
+        with np.errstate(invalid="ignore"):
+            np.divide(out, out, out=out)
     elif s != n:
         _signed_sum(s, values, out)
     kind = pa.float32() if single else pa.float64()
@@ -1499,7 +1509,8 @@ def _counts(name: str, n: tuple, s: tuple | None, values: dict, buffers, scratch
 
 
 def _cell_counts(name: str, n: tuple, s, grids: dict, at: dict, row_slot, blocks, buffers):
-    """:func:`_counts` worked out in the cells of the grids, then taken by each row.
+    """:func:`_counts` worked out in the cells of the grids, then taken by each row (NaN
+    where missing: :data:`NAN_MISSING`).
 
     ``grids`` holds each lookup's grid (points x slots), ``at`` each lookup's point
     number per as-of date, ``blocks`` the rows of each date ``(date, first, end)``. The

@@ -980,7 +980,7 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
     # every slice by NumPy, or (no projection compiled) every batch by DuckDB
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 15)
     monkeypatch.setattr(_many_dates, "PROJECT_ROWS", 4)
-    calls = {"numpy": 0, "duckdb": 0, "whole": 0}
+    calls = {"numpy": 0, "duckdb": 0, "whole": 0, "nan": 0}
     write = _project.Projection._write
 
     def counted(self, table, *args, **kwargs):
@@ -989,6 +989,15 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
             if pa.types.is_floating(table[name].type):
                 assert not pc.any(pc.is_nan(table[name])).as_py(), name
                 calls["whole"] += 1
+        # the columns marked as holding NaN where missing (copied out as they are) do so
+        for field in table.schema:
+            if field.metadata and field.metadata.get(_project.NAN_MISSING):
+                column = table[field.name].combine_chunks()
+                data = np.frombuffer(column.buffers()[1], dtype=column.type.to_pandas_dtype())
+                data = data[column.offset : column.offset + len(column)]
+                missing = column.is_null().to_numpy(zero_copy_only=False)
+                np.testing.assert_array_equal(np.isnan(data), missing, err_msg=field.name)
+                calls["nan"] += 1
         out = write(self, table, *args, **kwargs)
         calls["numpy" if out is not None else "duckdb"] += 1
         return out
@@ -1012,9 +1021,9 @@ def test_the_projection_in_numpy_gives_duckdbs_features_in_memory_and_in_parquet
         pd.testing.assert_frame_equal(written, expected, check_exact=True, check_index_type=False)
     if numpy:  # the compiler's projections are all understood
         assert calls["numpy"] > 2 * len(DATES) and calls["duckdb"] == 0
-        assert calls["whole"] > calls["numpy"]
+        assert calls["whole"] > calls["numpy"] and calls["nan"] > calls["numpy"]
     else:
-        assert calls == {"numpy": 0, "duckdb": 0, "whole": 0}
+        assert calls == {"numpy": 0, "duckdb": 0, "whole": 0, "nan": 0}
 
 
 def test_batches_end_where_no_row_group_spans_when_they_can():

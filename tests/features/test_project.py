@@ -5,6 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from riskscreen.features import _project as project_module
 from riskscreen.features._project import DAY_US, Projection, Unsupported, _Parser, validity
 
 N = 400
@@ -209,6 +210,36 @@ def test_columns_known_to_hold_no_nan_are_not_looked_at():
     for whole, checked in ((frozenset(), True), ({"y"}, True), ({"x"}, False)):
         proj = Projection(layers, outputs, ["pupil_id", "as_of_date"], _us(_DATES), starts, whole)
         assert (proj(nan_table) is None) == checked
+
+
+def test_columns_holding_nan_where_missing_are_copied_as_they_are(monkeypatch):
+    # a column marked NAN_MISSING (the engine's counts: NaN under every missing value) is
+    # written out by a copy; the same features as the column unmarked, value by value
+    table = _table(7)
+    n32 = table["n32"]
+    data = np.where(n32.is_null().to_numpy(zero_copy_only=False), np.nan, n32.fill_null(0))
+    filled = pa.array(data.astype(np.float32), mask=n32.is_null().to_numpy(zero_copy_only=False))
+    at = table.schema.get_field_index("n32")
+    plain = table.set_column(at, "n32", filled)
+    marked = table.set_column(
+        at, pa.field("n32", pa.float32(), metadata={project_module.NAN_MISSING: b"1"}), filled
+    )
+    starts = {k: _us(v) for k, v in _STARTS.items()}
+    outputs = [("a", "CAST(c.n32 AS DOUBLE)")]
+    proj = Projection([], outputs, ["pupil_id", "as_of_date"], _us(_DATES), starts, {"n32"})
+    want = np.empty((N, 1), order="F")
+    assert proj.into(plain, want)
+    assert np.isnan(want[:, 0]).sum() == n32.null_count > 0
+    put = project_module._put
+    calls = []
+    monkeypatch.setattr(project_module, "_put", lambda *a: (calls.append(1), put(*a)))
+    got = np.empty((N, 1), order="F")
+    assert proj.into(marked, got)
+    np.testing.assert_array_equal(got, want)
+    assert not calls
+    assert proj(marked).equals(proj(plain))  # (as Arrow: the same values and nulls)
+    assert proj.into(plain, got)
+    assert calls  # unmarked: value by value
 
 
 def test_the_parser_reads_the_compilers_grammar_and_refuses_the_rest():
