@@ -225,21 +225,27 @@ def test_columns_holding_nan_where_missing_are_copied_as_they_are(monkeypatch):
         at, pa.field("n32", pa.float32(), metadata={project_module.NAN_MISSING: b"1"}), filled
     )
     starts = {k: _us(v) for k, v in _STARTS.items()}
-    outputs = [("a", "CAST(c.n32 AS DOUBLE)")]
+    outputs = [
+        ("a", "CAST(c.n32 AS DOUBLE)"),
+        ("b", "CAST(COALESCE(CAST(c.n32 AS DOUBLE), 0) AS DOUBLE)"),  # no value below 0
+        ("c", "CAST(COALESCE(CAST(c.n32 AS DOUBLE), 2) AS DOUBLE)"),  # values below 2
+    ]
     proj = Projection([], outputs, ["pupil_id", "as_of_date"], _us(_DATES), starts, {"n32"})
-    want = np.empty((N, 1), order="F")
+    want = np.empty((N, 3), order="F")
     assert proj.into(plain, want)
     assert np.isnan(want[:, 0]).sum() == n32.null_count > 0
+    assert (want[:, 1] == 0).sum() > n32.null_count and (want[:, 2] < 2).any()
     put = project_module._put
     calls = []
     monkeypatch.setattr(project_module, "_put", lambda *a: (calls.append(1), put(*a)))
-    got = np.empty((N, 1), order="F")
+    got = np.empty((N, 3), order="F")
     assert proj.into(marked, got)
     np.testing.assert_array_equal(got, want)
-    assert not calls
+    assert len(calls) == 1  # only the COALESCE with values below its constant
     assert proj(marked).equals(proj(plain))  # (as Arrow: the same values and nulls)
+    calls.clear()
     assert proj.into(plain, got)
-    assert calls  # unmarked: value by value
+    assert len(calls) == 3  # unmarked: value by value
 
 
 def test_the_parser_reads_the_compilers_grammar_and_refuses_the_rest():
