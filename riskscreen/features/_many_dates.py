@@ -546,6 +546,7 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
             ids[int(bounds[k + 1]) - 1].as_py(),
             segments[k],
             (int(bounds[k]), int(bounds[k + 1])),  # the batch's pupils: ids[lo:hi]
+            None if levels is None else levels[int(bounds[k]) : int(bounds[k + 1])],
         )
         for k in range(n_chunks)
     ]
@@ -1044,10 +1045,9 @@ def _batch_rows(con, t: _Timeline, batch, pts, value_cols: dict, uniq) -> tuple:
     return rows, table[one_chunk(rows["pos"]).to_numpy(zero_copy_only=False)]
 
 
-def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str, dict]:
-    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`), the
-    SQL of an id's place in it (``ident``: the id, between the first and the last) and
-    that SQL's parameters (ids stay out of the SQL's text, as in the batch's range).
+def _run_places(uniq: np.ndarray, runs) -> tuple[np.ndarray, np.ndarray]:
+    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`)
+    and each run's shift (an id's place in the table: the id less its run's shift).
 
     The runs lie end to end in the table, and a last cell holds ``len(uniq)`` for the ids
     between runs: ``table[place]`` is the id's number in ``uniq``, or ``len(uniq)``.
@@ -1056,11 +1056,41 @@ def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str, dict
     first, last = runs
     start = np.r_[0, np.cumsum(last - first + 1)]  # where each run begins in the table
     table = np.full(int(start[-1]) + 1, len(uniq), dtype=np.int32)
-    shift = first - start[:-1]  # an id's place: the id less its run's shift
+    shift = first - start[:-1]
     pupil_run = np.zeros(len(uniq), dtype=np.intp)
     for k in range(1, len(first)):
         pupil_run += uniq >= first[k]
     table[uniq - shift[pupil_run]] = np.arange(len(uniq), dtype=np.int32)
+    return table, shift
+
+
+def _numbers(values: np.ndarray, uniq: np.ndarray) -> np.ndarray | None:
+    """Each value's number in ``uniq`` (sorted whole numbers) by :func:`_run_places`'
+    table; None where a table would not do, or a value is not one of ``uniq``, or an id of
+    ``uniq`` is none of the values (the caller then sorts them, and says what is wrong)."""
+    runs = _id_runs(uniq)
+    if runs is None or values.dtype.kind != "i" or not len(values):
+        return None
+    table, shift = _run_places(uniq, runs)
+    first, last = runs
+    values = values.astype(np.int64, copy=False)
+    run = np.searchsorted(first, values, side="right") - 1 if len(first) > 1 else 0
+    if np.any(run < 0) or np.any(values > last[run]) or np.any(values < first[0]):
+        return None
+    numbers = table[values - shift[run]]
+    seen = np.zeros(len(uniq) + 1, dtype=bool)
+    seen[numbers] = True
+    return numbers if not seen[-1] and seen[:-1].all() else None
+
+
+def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str, dict]:
+    """The table numbering the ids of ``uniq`` (sorted; ``runs`` from :func:`_id_runs`), the
+    SQL of an id's place in it (``ident``: the id, between the first and the last) and
+    that SQL's parameters (ids stay out of the SQL's text, as in the batch's range): the
+    table and the places of :func:`_run_places`.
+    """
+    table, shift = _run_places(uniq, runs)
+    first, last = runs
     ids = {f"rt_s{k}": int(c) for k, c in enumerate(shift)}
     if len(first) == 1:  # every id is in the run
         return table, f"CAST({ident} - $rt_s0 AS INTEGER)", ids
@@ -1221,7 +1251,14 @@ def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.nda
         params={"lo": batch[1], "hi": batch[2]},
     ).to_arrow_table()
     pupil = cohort["pupil_id"].to_numpy(zero_copy_only=False)
-    uniq, row_pupil = np.unique(pupil, return_inverse=True)
+    # each row's pupil by its place among the batch's ids (whole numbers, known: by a
+    # table, 1.35M rows: 20 ms against 80 ms for np.unique), else by sorting them
+    known = batch[5] if len(batch) > 5 else None
+    row_pupil = None if known is None else _numbers(pupil, known)
+    if row_pupil is not None:
+        uniq = known
+    else:
+        uniq, row_pupil = np.unique(pupil, return_inverse=True)
     lo, hi = batch[4]
     if len(uniq) != hi - lo or (len(uniq) and (uniq[0] != batch[1] or uniq[-1] != batch[2])):
         # the slices of the rows read once rely on it

@@ -415,7 +415,7 @@ def test_pupil_numbers_from_a_table_of_ids_match_a_search(ids, n_runs):
     import duckdb
     import pyarrow as pa
 
-    from riskscreen.features._many_dates import _id_runs, _id_table
+    from riskscreen.features._many_dates import _id_runs, _id_table, _numbers
 
     rng = np.random.default_rng(1)
     uniq = np.unique(ids).astype(np.int64)
@@ -433,6 +433,15 @@ def test_pupil_numbers_from_a_table_of_ids_match_a_search(ids, n_runs):
     at = np.searchsorted(uniq, pid)
     expected = np.where(uniq[np.minimum(at, len(uniq) - 1)] == pid, at, len(uniq))
     np.testing.assert_array_equal(table[place], expected)
+    # the same table numbers a batch's cohort rows in NumPy: every row a pupil's, every
+    # pupil with a row, else None (the rows are then sorted, and a wrong one reported)
+    rows = rng.permutation(np.r_[uniq, uniq])
+    np.testing.assert_array_equal(_numbers(rows, uniq), np.searchsorted(uniq, rows))
+    strays = np.setdiff1d(between, uniq)
+    assert len(strays) and _numbers(pid, uniq) is None  # ids that are no pupil's
+    assert _numbers(rows[rows != uniq[len(uniq) // 2]], uniq) is None  # a pupil without rows
+    assert _numbers(np.r_[rows, uniq[-1] + 1], uniq) is None  # beyond the last run
+    assert _numbers(np.r_[rows, uniq[0] - 1], uniq) is None  # before the first
 
 
 def test_ids_spread_thinly_are_joined_not_tabled():
