@@ -556,6 +556,12 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         for name, relation in comp.side_rows.items()
         if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
     }
+    # the shared extra tables joined by school and as-of date (a school's rate), as grids
+    joins = {}
+    for clause in comp.extra_joins:
+        name, on = re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", clause).groups()
+        if name in comp.shared_extra and on == _BY_SCHOOL.format(name=name):
+            joins[name] = _school_grid(con, name, dates)
 
     # several batches: a batch's NumPy work is done by the reading thread or the preparing
     # one, whichever is free first (to Parquet in smaller batches: the rows read for the
@@ -568,8 +574,9 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
 
     def prepare(batch, k: int = 0):
         return _prepare_batch(
-            session, comp, batch, dates, positions, points, buffers[k], no_rows, lazy=not many
-        )
+            session, comp, batch, dates, positions, points, buffers[k], no_rows,
+            lazy=not many, joins=joins,
+        )  # fmt: skip
 
     # the projection of a batch's cohort rows into features, in NumPy where it can be
     project = None
@@ -1119,7 +1126,9 @@ def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:
     return pts, {c: np.searchsorted(pts, positions[c]) for c in used}
 
 
-def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_rows, *, lazy):
+def _prepare_batch(
+    session, comp, batch, dates, positions, points, buffers, no_rows, *, lazy, joins=None
+):
     """The batch's queries, and a function giving its cohort rows with every aggregate
     they read (``_rt_cohort`` of the SQL) from them.
 
@@ -1137,7 +1146,7 @@ def _prepare_batch(session, comp, batch, dates, positions, points, buffers, no_r
 
     con = session.con
     _set_batch(session, batch[:3])
-    cohort, uniq, row_pupil, row_date = _batch_cohort(con, comp, batch, dates)
+    cohort, uniq, row_pupil, row_date = _batch_cohort(con, comp, batch, dates, joins)
     con.register(
         "_rt_pupils",
         pa.table(
@@ -1237,10 +1246,13 @@ def _aggregates(comp, read, positions, points, row_pupil, row_date, n_pupils, bu
     return columns, filled
 
 
-def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+def _batch_cohort(
+    con, comp, batch, dates, joins=None
+) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
     """The batch's cohort rows in the engine's order (as-of date, then pupil) with the
-    shared extra CTEs joined (``<name>_v``, e.g. the school's rate), the batch's pupils
-    (``uniq``, sorted) and each row's pupil and date numbers (in ``uniq``, ``dates``).
+    shared extra CTEs joined (``<name>_v``, e.g. the school's rate: from ``joins[name]``,
+    :func:`_school_grid`, where given), the batch's pupils (``uniq``, sorted) and each
+    row's pupil and date numbers (in ``uniq``, ``dates``).
 
     The rows are put in order and the extras joined here, not by DuckDB: its sort of a
     batch's rows cost more than the rest of the query (1M pupils, 24 dates: 7 of 9 s of
@@ -1279,8 +1291,57 @@ def _batch_cohort(con, comp, batch, dates) -> tuple[pa.Table, np.ndarray, np.nda
     for clause in comp.extra_joins:
         name, on = re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", clause).groups()
         if name in comp.shared_extra:
-            cohort = cohort.append_column(f"{name}_v", _joined(con, cohort, name, on))
+            grid = (joins or {}).get(name)
+            if grid is not None:
+                values = _from_grid(grid, cohort["school_id"], row_date)
+            else:
+                values = _joined(con, cohort, name, on)
+            cohort = cohort.append_column(f"{name}_v", values)
     return cohort, uniq, row_pupil, row_date
+
+
+#: How the compiler joins a shared extra table of schools (a school's rate) to the cohort.
+_BY_SCHOOL = "{name}.school_id = c.school_id AND {name}.as_of_date = c.as_of_date"
+
+
+def _school_grid(con, name: str, dates: np.ndarray):
+    """The doubles ``v`` of the shared extra table ``_rt_<name>`` (one row per school and
+    as-of date) as a grid of the as-of dates x its schools (NaN where none), and the
+    schools (sorted); None where they are not whole numbers and doubles, or a value is
+    missing or NaN (then joined by DuckDB, :func:`_joined`). An internal error where a
+    school has two rows on a date."""
+    got = con.sql(f"SELECT as_of_date, school_id, v FROM _rt_{name}").to_arrow_table()
+    kinds = got.schema.field("school_id").type, got.schema.field("v").type
+    if not pa.types.is_integer(kinds[0]) or kinds[1] != pa.float64():
+        return None
+    got = got.filter(pc.is_valid(got["school_id"]))  # (a missing school matches nothing)
+    day = _days(got["as_of_date"].to_numpy())
+    at = np.searchsorted(dates, day)
+    on = (at < len(dates)) & (dates[np.minimum(at, len(dates) - 1)] == day)
+    school = got["school_id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    schools = np.unique(school[on])
+    grid = np.full((len(dates), len(schools)), np.nan)
+    cell = at[on] * len(schools) + np.searchsorted(schools, school[on])
+    if len(np.unique(cell)) != len(cell):
+        raise _several(name, "several rows for a cohort row")
+    v = got["v"].to_numpy(zero_copy_only=False).astype(np.float64)[on]
+    if np.isnan(v).any():  # a missing value (or NaN) in the table: NaN marks no row here
+        return None
+    grid.ravel()[cell] = v
+    return grid, schools
+
+
+def _from_grid(grid, school: pa.ChunkedArray, row_date: np.ndarray) -> pa.Array:
+    """Each cohort row's value in a :func:`_school_grid` (null where none)."""
+    values, schools = grid
+    if not len(schools):
+        return pa.nulls(len(row_date), pa.float64())
+    known = pc.is_valid(school).to_numpy(zero_copy_only=False)
+    ids = pc.fill_null(school, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    col = np.minimum(np.searchsorted(schools, ids), len(schools) - 1)
+    out = values[row_date, col]
+    out[~(known & (schools[col] == ids))] = np.nan
+    return pa.array(out, mask=np.isnan(out))
 
 
 def _order_of(key: np.ndarray, n_keys: int) -> np.ndarray | None:

@@ -612,7 +612,8 @@ def test_a_batchs_cohort_rows_are_put_in_order_before_the_schools_rate_is_joined
     from riskscreen.features import _many_dates, _session
 
     real_prepare, real_joined = _session.Session.prepare, _many_dates._joined
-    scanned, joined = [], []
+    real_from_grid = _many_dates._from_grid
+    scanned, joined, grids = [], [], []
 
     def shuffled_prepare(self, *args, **kwargs):
         out = real_prepare(self, *args, **kwargs)
@@ -633,14 +634,65 @@ def test_a_batchs_cohort_rows_are_put_in_order_before_the_schools_rate_is_joined
         joined.append(keys == sorted(keys))
         return real_joined(con, cohort, name, on)
 
+    def spy_from_grid(grid, school, row_date, name="grid"):  # (the rows' dates: in order)
+        joined.append(bool(np.all(np.diff(row_date) >= 0)))
+        grids.append(name)
+        return real_from_grid(grid, school, row_date)
+
     monkeypatch.setattr(_session.Session, "prepare", shuffled_prepare)
     monkeypatch.setattr(_many_dates, "_joined", spy_joined)
+    monkeypatch.setattr(_many_dates, "_from_grid", spy_from_grid)
     monkeypatch.setattr(_many_dates, "RT_BATCH_ROWS", 12)  # several batches
     h = _random_histories(3)
     by_date, running = _both_plans(h)
     pd.testing.assert_frame_equal(running, by_date, check_exact=True)
     assert scanned and not any(scanned)  # the scan came out of order
     assert len(joined) > 1 and all(joined)  # every batch was in order when joined
+    assert grids  # (the school's rate taken from its grid, not joined by DuckDB)
+
+
+def test_a_schools_rate_from_its_grid_equals_duckdbs_join():
+    # the shared table of a school's rate, one row per school and as-of date, taken by each
+    # cohort row in NumPy: the values DuckDB's join gives (null: no school, or no row)
+    import duckdb
+    import pyarrow as pa
+
+    from riskscreen.features._many_dates import _BY_SCHOOL, _from_grid, _joined, _school_grid
+
+    rng = np.random.default_rng(4)
+    dates = np.array(["2021-01-04", "2021-03-01", "2021-06-07"], dtype="datetime64[D]")
+    days = dates.astype(np.int64)
+    schools = np.array([3, 10, 11, 500, 2**40])
+    table = [(d, s, float(rng.random())) for d in dates for s in schools if rng.random() < 0.8]
+    table.append((dates[0], None, 0.5))  # a missing school matches no row
+    con = duckdb.connect()
+    rate = pa.table(
+        {
+            "as_of_date": pa.array(np.array([d for d, _, _ in table], dtype="datetime64[us]")),
+            "school_id": pa.array([s for _, s, _ in table], type=pa.int64()),
+            "v": [v for _, _, v in table],
+        }
+    )
+    con.register("_rt_school_0", rate)
+    n = 400
+    row_date = np.sort(rng.integers(0, len(dates), n))
+    school = pa.array(
+        rng.choice(np.r_[schools, 4, 12], n).astype(np.int64), mask=rng.random(n) < 0.1
+    )
+    cohort = pa.table(
+        {"as_of_date": pa.array(dates[row_date].astype("datetime64[us]")), "school_id": school}
+    )
+    grid = _school_grid(con, "school_0", days)
+    got = _from_grid(grid, pa.chunked_array([school]), row_date)
+    want = _joined(con, cohort, "school_0", _BY_SCHOOL.format(name="school_0"))
+    assert got.equals(want.combine_chunks()) and 0 < got.null_count < n
+    gap = rate.set_column(2, "v", pa.array([None, *rate["v"].to_pylist()[1:]], pa.float64()))
+    con.register("_rt_school_0", gap)
+    assert _school_grid(con, "school_0", days) is None  # a missing rate: left to DuckDB
+    twice = pa.concat_tables([rate, rate.slice(0, 1)])  # a school with two rows on a date
+    con.register("_rt_school_0", twice)
+    with pytest.raises(RuntimeError, match="several rows"):
+        _school_grid(con, "school_0", days)
 
 
 @pytest.mark.parametrize("n_keys", [1_000, 10**9])  # by a table of the keys, by a sort
