@@ -750,7 +750,7 @@ def test_a_query_losing_or_adding_rows_is_a_loud_internal_error(monkeypatch, pla
 @pytest.mark.parametrize("span", [400, 10**7])
 def test_buckets_from_the_table_of_days_match_a_binary_search(span):
     # the table of days (short spans) and the search (long spans) give the same buckets
-    from riskscreen.features._many_dates import _buckets
+    from riskscreen.features._many_dates import _buckets, _Buffers
 
     rng = np.random.default_rng(span)
     pts = np.unique(rng.integers(-span // 2, span // 2, 30))
@@ -759,6 +759,12 @@ def test_buckets_from_the_table_of_days_match_a_binary_search(span):
     expected = np.searchsorted(pts, day, side="right")
     np.testing.assert_array_equal(_buckets(pts, day), expected)
     assert len(_buckets(pts, day[:0])) == 0
+    # times a grid's width, into memory kept from batch to batch (a larger batch before)
+    scratch = _Buffers()
+    scratch.get(" bucket", 9_000, np.int64).fill(-1)
+    got = _buckets(pts, day, 1_000_003, scratch)
+    assert got.dtype == np.int64 and len(got) == len(day)
+    np.testing.assert_array_equal(got, expected.astype(np.int64) * 1_000_003)
 
 
 def test_running_totals_beyond_the_whole_numbers_of_floats_stay_exact():
@@ -831,7 +837,14 @@ def test_running_sums_are_floats_only_where_they_are_exact():
 
     counts = np.arange(12)
     assert run(counts, int(counts.sum())) == np.float32  # counts of few rows
-    assert run(counts, 2**23 + 1) == np.float64  # of more rows than floats hold
+    # of more rows than floats hold: floats where the totals stay within 2**23 (each
+    # pupil's rows are few), doubles where they do not
+    assert run(counts, 2**23 + 1) == np.float32
+    assert run(np.where(np.arange(12) % 2, big, 1.0), 2**24) == np.float64
+    # scratch bins (kept=False) are never the grid returned
+    bins = np.where(np.arange(12) % 2, big, 1.0)
+    got = _running_sums(bins, shape, True, kept=False)
+    assert got.dtype == np.float64 and not np.shares_memory(got, bins)
     sums = np.arange(12, dtype=np.float64)
     assert run(sums, True) == np.float32
     assert run(sums - 5, True) == np.float64  # negative values: partial sums unbounded
