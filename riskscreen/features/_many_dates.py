@@ -924,9 +924,11 @@ def _row_groups(con, info) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _days(values) -> np.ndarray:
     """Dates or timestamps (midnight) as whole days since 1970 (int64); NaT stays NaT's int."""
-    arr = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
+    arr = values
+    if not (isinstance(arr, np.ndarray) and arr.dtype.kind == "M"):  # (NumPy's read as is)
+        arr = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
     days = arr.astype("datetime64[D]")
-    if not (days.astype("datetime64[ns]") == arr)[~np.isnat(arr)].all():
+    if not (days.astype(arr.dtype) == arr)[~np.isnat(arr)].all():
         raise AssertionError("a window of the running totals does not start at midnight")
     return days.astype(np.int64)
 

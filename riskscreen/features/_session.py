@@ -146,13 +146,20 @@ class Session:
         """
         lo, hi = cohort.ncyears
         ncy = ncyear_sql("a.as_of_date", "p.birth_month")
+        # the few pupils joining in the two weeks after each date, less those screened on it
+        # (joined with the cohort, not the cohort searched for each: 24 dates of 1M pupils,
+        # 0.7 s against 0.8-1.0 s)
         rows = self.con.execute(
-            "SELECT a.as_of_date, COUNT(DISTINCT en.pupil_id), (SELECT COUNT(*) FROM _cohort_all "
-            "AS k WHERE k.as_of_date = a.as_of_date) FROM asof_dates AS a JOIN enrolments AS en "
-            "ON en.entry_date >= a.as_of_date AND en.entry_date < a.as_of_date + INTERVAL '14' "
-            "DAY JOIN pupils AS p ON p.pupil_id = en.pupil_id WHERE NOT EXISTS (SELECT 1 FROM "
-            "_cohort_all AS k WHERE k.pupil_id = en.pupil_id AND k.as_of_date = a.as_of_date) "
-            f"AND {ncy} BETWEEN {int(lo)} AND {int(hi)} GROUP BY a.as_of_date"
+            "WITH late AS (SELECT DISTINCT a.as_of_date, en.pupil_id FROM asof_dates AS a "
+            "JOIN enrolments AS en ON en.entry_date >= a.as_of_date AND en.entry_date < "
+            "a.as_of_date + INTERVAL '14' DAY JOIN pupils AS p ON p.pupil_id = en.pupil_id "
+            f"WHERE {ncy} BETWEEN {int(lo)} AND {int(hi)}), "
+            "seen AS (SELECT l.as_of_date, COUNT(*) AS n FROM late AS l JOIN _cohort_all AS k "
+            "ON k.pupil_id = l.pupil_id AND k.as_of_date = l.as_of_date GROUP BY 1), "
+            "screened AS (SELECT as_of_date, COUNT(*) AS n FROM _cohort_all GROUP BY 1) "
+            "SELECT l.as_of_date, COUNT(*) - ANY_VALUE(COALESCE(s.n, 0)), "
+            "ANY_VALUE(COALESCE(c.n, 0)) FROM late AS l LEFT JOIN seen AS s USING (as_of_date) "
+            "LEFT JOIN screened AS c USING (as_of_date) GROUP BY 1 ORDER BY 1"
         ).fetchall()
         late = [(d, n, m) for d, n, m in rows if n >= max(5, 0.05 * m)]
         if late:

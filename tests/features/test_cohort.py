@@ -276,6 +276,18 @@ def test_an_as_of_date_just_before_a_new_intake_warns_that_it_is_missed():
         warnings.simplefilter("error")
         later = build_cohort(h, ["2022-09-12"])
     assert len(later) == 7
+    # among several dates, the first one before an intake is named; a pupil already on
+    # roll on it (here pupil 1, re-entering) is not counted among those missed
+    h2 = histories(
+        pupils=[pupil(1), *kids],
+        enrolments=[
+            on_roll(1),
+            on_roll(1, entry="2022-09-06", school=101),
+            *[on_roll(k["pupil_id"], entry="2022-09-05") for k in kids],
+        ],
+    )
+    with pytest.warns(UserWarning, match="6 pupils .* as-of date 2022-09-02 .* beside 1 who"):
+        build_cohort(h2, ["2022-09-12", "2022-09-02", "2022-06-06"])
 
 
 @pytest.mark.parametrize(
