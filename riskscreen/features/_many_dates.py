@@ -16,9 +16,10 @@ with all its as-of dates, :func:`run_running_totals`):
   dense runs (DuckDB gives each row its place in the table), else by a join with
   the batch's pupils (ids that are keyed hashes, text: :func:`_id_runs`). NumPy
   gives each row its *bucket* (the number of points up to its date, from a table
-  of days), adds the values up per pupil and bucket (``bincount``) and accumulates
-  the buckets in a grid of the points x the pupils with rows (and one empty slot
-  for the others), point after point: a pass over contiguous memory each, however
+  of days), adds the values up per pupil and bucket (``np.add.at``, into memory kept
+  from batch to batch) and accumulates the buckets in a grid of the points x the
+  pupils with rows (and one empty slot for the others), point after point: a pass
+  over contiguous memory each, however
   the rows come (2-10 times quicker than along each pupil's points, even for rows
   that come pupil by pupil). Counts, and sums that are never negative, are
   accumulated as floats when they are sure to stay whole numbers within +-2**23
