@@ -157,9 +157,10 @@ class Session:
             "seen AS (SELECT l.as_of_date, COUNT(*) AS n FROM late AS l JOIN _cohort_all AS k "
             "ON k.pupil_id = l.pupil_id AND k.as_of_date = l.as_of_date GROUP BY 1), "
             "screened AS (SELECT as_of_date, COUNT(*) AS n FROM _cohort_all GROUP BY 1) "
-            "SELECT l.as_of_date, COUNT(*) - ANY_VALUE(COALESCE(s.n, 0)), "
-            "ANY_VALUE(COALESCE(c.n, 0)) FROM late AS l LEFT JOIN seen AS s USING (as_of_date) "
-            "LEFT JOIN screened AS c USING (as_of_date) GROUP BY 1 ORDER BY 1"
+            "SELECT l.as_of_date, COUNT(*) - MAX(COALESCE(s.n, 0)), MAX(COALESCE(c.n, 0)) "
+            "FROM late AS l LEFT JOIN seen AS s ON s.as_of_date = l.as_of_date LEFT JOIN "
+            "screened AS c ON c.as_of_date = l.as_of_date GROUP BY l.as_of_date "
+            "ORDER BY l.as_of_date"
         ).fetchall()
         late = [(d, n, m) for d, n, m in rows if n >= max(5, 0.05 * m)]
         if late:
