@@ -507,12 +507,17 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
     fetched = 1  # the most rows per pupil a batch reads from one source, about
     largest = (0, None)  # the source read per batch with the most rows
     try:
+        small: dict[str, list] = {}  # relation -> its small timelines, read in one query
         for t in comp.timelines:
             t.complete, n = _survey(con, t, points[t.name][0])
-            t.cached = _all_rows(con, t, points[t.name][0]) if n <= RT_SMALL_ROWS else None
-            if t.cached is None:
+            t.cached = None
+            if n <= RT_SMALL_ROWS:
+                small.setdefault(t.info.relation, []).append(t)
+            else:
                 fetched = max(fetched, -(-n // max(1, len(ids))))
                 largest = max(largest, (n, t.info), key=lambda n_info: n_info[0])
+        for timelines in small.values():
+            _all_rows(con, timelines, {t.name: points[t.name][0] for t in timelines})
     finally:
         con.unregister("_rt_all")
     most = max(1, min(RT_GRID_BYTES // per_pupil, RT_SOURCE_ROWS // fetched))
@@ -1113,13 +1118,36 @@ def _id_table(uniq: np.ndarray, runs, ident: str) -> tuple[np.ndarray, str, dict
     return table, f"CAST(CASE {whens} ELSE {len(table) - 1} END AS INTEGER)", ids
 
 
-def _all_rows(con, t: _Timeline, pts: np.ndarray) -> tuple[pa.Table, np.ndarray]:
-    """All the rows of ``t`` (:func:`_rows_sql`) in the order of the pupils, and their idx."""
-    value_cols = t.values(t.recipes(t.complete))
-    rows = con.sql(_rows_sql(t, pts, value_cols, "_rt_all")).to_arrow_table()
+def _all_rows(con, timelines: list[_Timeline], pts: dict) -> None:
+    """All the rows of the ``timelines`` of one source (:func:`_rows_sql`, ``pts`` their
+    points by name) in the order of the pupils, and their idx, into each one's ``cached``.
+
+    One query reads them all (the source scanned and joined with the pupils once, not once
+    per timeline: social care has four): a row comes once, with each timeline's day where
+    it is one of that timeline's rows (else missing) and values, and each timeline takes
+    its rows."""
+    head, where, names = [], [], []
+    for k, t in enumerate(timelines):
+        hi = str(np.datetime64(int(pts[t.name][-1]), "D"))
+        holds = f"({t.rows}) AND {t.key} < DATE '{hi}'"
+        head.append(f"CASE WHEN {holds} THEN CAST({t.key} AS DATE) END AS _rt_day{k}")
+        value_cols = t.values(t.recipes(t.complete))
+        head += [f"{sql} AS _rt_{k}_{col}" for (sql, _), col in value_cols.items()]
+        names.append(list(value_cols.values()))
+        where.append(f"({holds})")
+    info = timelines[0].info
+    rows = con.sql(
+        f"SELECT p.idx, {', '.join(head)} FROM {info.relation} AS e JOIN _rt_all AS p "
+        f"ON p.pupil_id = e.{quote(info.id)} WHERE {' OR '.join(where)}"
+    ).to_arrow_table()
     idx = rows["idx"].to_numpy()
     order = np.argsort(idx, kind="stable")
-    return rows.take(order), idx[order]
+    rows, idx = rows.take(order), idx[order]
+    for k, t in enumerate(timelines):
+        day = rows[f"_rt_day{k}"]
+        mine = pc.is_valid(day)
+        own = pa.table({"day": day, **{col: rows[f"_rt_{k}_{col}"] for col in names[k]}})
+        t.cached = own.filter(mine), idx[mine.to_numpy(zero_copy_only=False)]
 
 
 def _timeline_points(t: _Timeline, positions: dict) -> tuple[np.ndarray, dict]:

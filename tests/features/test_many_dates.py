@@ -695,6 +695,36 @@ def test_a_schools_rate_from_its_grid_equals_duckdbs_join():
         _school_grid(con, "school_0", days)
 
 
+def test_the_small_sources_timelines_read_together_are_those_read_one_by_one(monkeypatch):
+    # each small source is read in one query for all its timelines (their own rows, days and
+    # values): the rows each timeline's own query gives
+    from riskscreen.features import _many_dates
+
+    real = _many_dates._all_rows
+    sizes = []
+
+    def checked(con, timelines, pts):
+        real(con, timelines, pts)
+        sizes.append(len(timelines))
+        for t in timelines:
+            value_cols = t.values(t.recipes(t.complete))
+            sql = _many_dates._rows_sql(t, pts[t.name], value_cols, "_rt_all")
+            want = con.sql(sql).to_arrow_table().to_pandas()
+            rows, idx = t.cached
+            got = rows.to_pandas().assign(idx=idx)[list(want.columns)]
+            assert len(got) == len(want)
+            assert set(got.columns) == {"idx", "day", *value_cols.values()}
+            key = list(want.columns)
+            want = want.sort_values(key).reset_index(drop=True)
+            got = got.sort_values(key).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+    monkeypatch.setattr(_many_dates, "_all_rows", checked)
+    by_date, running = _both_plans(_random_histories(6))
+    pd.testing.assert_frame_equal(running, by_date, check_exact=True)
+    assert max(sizes) >= 4  # (social care's four timelines in one query)
+
+
 @pytest.mark.parametrize("n_keys", [1_000, 10**9])  # by a table of the keys, by a sort
 def test_the_order_of_distinct_keys_sorts_them_and_equal_keys_are_refused(n_keys):
     from riskscreen.features._many_dates import _order_of
