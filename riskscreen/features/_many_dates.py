@@ -1003,16 +1003,20 @@ def _rows_sql(
     of a number (``pos``).
     """
     ident = f"e.{quote(t.info.id)}"
-    hi = str(np.datetime64(int(pts[-1]), "D"))
     head, join = "p.idx", f" JOIN {pupils} AS p ON p.pupil_id = {ident}"
     if pupils is None:
         head, join = f"{position} AS pos", ""
     return (
         f"SELECT {head}, CAST({t.key} AS DATE) AS day"
         f"{''.join(f', {sql} AS {col}' for (sql, _), col in value_cols.items())} "
-        f"FROM {t.info.relation} AS e{join} "
-        f"WHERE {t.rows} AND {t.key} < DATE '{hi}'{where}"
+        f"FROM {t.info.relation} AS e{join} WHERE {_in_timeline(t, pts)}{where}"
     )
+
+
+def _in_timeline(t: _Timeline, pts: np.ndarray) -> str:
+    """SQL over ``e``: whether a row of the source is one of timeline ``t``'s, up to its
+    last point ``pts[-1]`` (rows from there on are never looked up)."""
+    return f"({t.rows}) AND {t.key} < DATE '{np.datetime64(int(pts[-1]), 'D')}'"
 
 
 #: A batch's rows are numbered by their pupil from a table of the batch's ids (DuckDB
@@ -1128,8 +1132,7 @@ def _all_rows(con, timelines: list[_Timeline], pts: dict) -> None:
     its rows."""
     head, where, names = [], [], []
     for k, t in enumerate(timelines):
-        hi = str(np.datetime64(int(pts[t.name][-1]), "D"))
-        holds = f"({t.rows}) AND {t.key} < DATE '{hi}'"
+        holds = _in_timeline(t, pts[t.name])
         head.append(f"CASE WHEN {holds} THEN CAST({t.key} AS DATE) END AS _rt_day{k}")
         value_cols = t.values(t.recipes(t.complete))
         head += [f"{sql} AS _rt_{k}_{col}" for (sql, _), col in value_cols.items()]
