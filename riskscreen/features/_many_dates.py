@@ -563,11 +563,11 @@ def run_running_totals(session, sql: str, comp, *, output_path=None, dtype=np.fl
         if not con.execute(f"SELECT COUNT(*) FROM {relation} AS r").fetchall()[0][0]
     }
     # the shared extra tables joined by school and as-of date (a school's rate), as grids
-    joins = {}
-    for clause in comp.extra_joins:
-        name, on = re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", clause).groups()
-        if name in comp.shared_extra and on == _BY_SCHOOL.format(name=name):
-            joins[name] = _school_grid(con, name, dates)
+    joins = {
+        name: _school_grid(con, name, dates)
+        for name, on in _shared_joins(comp)
+        if on == _BY_SCHOOL.format(name=name)
+    }
 
     # several batches: a batch's NumPy work is done by the reading thread or the preparing
     # one, whichever is free first (to Parquet in smaller batches: the rows read for the
@@ -1322,16 +1322,21 @@ def _batch_cohort(
             raise _batch_error("are not one per pupil and as-of date")
         cohort = cohort.take(order)
         row_pupil, row_date = row_pupil[order], row_date[order]
-    for clause in comp.extra_joins:
-        name, on = re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", clause).groups()
-        if name in comp.shared_extra:
-            grid = (joins or {}).get(name)
-            if grid is not None:
-                values = _from_grid(grid, cohort["school_id"], row_date)
-            else:
-                values = _joined(con, cohort, name, on)
-            cohort = cohort.append_column(f"{name}_v", values)
+    for name, on in _shared_joins(comp):
+        grid = (joins or {}).get(name)
+        if grid is not None:
+            values = _from_grid(grid, cohort["school_id"], row_date)
+        else:
+            values = _joined(con, cohort, name, on)
+        cohort = cohort.append_column(f"{name}_v", values)
     return cohort, uniq, row_pupil, row_date
+
+
+def _shared_joins(comp) -> list[tuple[str, str]]:
+    """The compiler's joins of the shared extra tables (e.g. a school's rate) to the
+    cohort: each table's name and its ``ON`` condition."""
+    joins = [re.fullmatch(r"LEFT JOIN (\w+) ON (.*)", c).groups() for c in comp.extra_joins]
+    return [(name, on) for name, on in joins if name in comp.shared_extra]
 
 
 #: How the compiler joins a shared extra table of schools (a school's rate) to the cohort.
