@@ -454,9 +454,9 @@ def running_total_parts(comp) -> tuple[list[tuple[str, str]], list[tuple[str, st
 RT_BATCH_ROWS = 1_000_000
 #: Written to Parquet, batches of this share of RT_BATCH_ROWS: the tables waiting to be
 #: encoded take memory too (1M pupils, 24 dates: batches of 1M rows peaked at 3.4 GB,
-#: of 700,000 rows at 2.7 GB, 3 s quicker than 1M rows with the NumPy work not shared
-#: between the threads, which peaked at 2.8 GB).
-RT_PARQUET_SHARE = 0.7
+#: of 700,000 rows at 2.7-2.8 GiB, 3 s quicker than 1M rows; of 500,000 rows at 2.4 GiB,
+#: as quick as 700,000 rows, runs in turn).
+RT_PARQUET_SHARE = 0.5
 #: Bytes of one grid of running totals for one batch (points x pupils, 8 bytes each;
 #: grids are made one at a time): bounds the pupils of a batch when there are many points.
 RT_GRID_BYTES = 512 * 2**20

@@ -406,7 +406,8 @@ def populated(shape, dtype) -> np.ndarray:
     its own, meanwhile.
 
     The kernel zeroes a page the first time it is written: for 13.5M rows x 65 features
-    (7 GB) 3-5 s of CPU, which would fall on the thread writing the features. Here a
+    (7 GB) 3-5 s of CPU, and 12-15 s on a virtual machine whose host backs memory as it
+    is first touched, which would fall on the thread writing the features. Here a
     thread asks for every page ahead (``MADV_POPULATE_WRITE``; Linux only, and nothing
     where the kernel refuses it) while the batches are planned, when cores are free. It
     never writes a value, so the batches may write while it runs.
