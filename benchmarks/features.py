@@ -412,7 +412,7 @@ def main(argv=None) -> None:
     )
     header = (
         f"{'pupils':>10} {'dates':>5} {'case':<22} {'rows out':>10} {'feats':>5} {'cols':>5} "
-        f"{'wall s':>8} {'event rows/s':>14} {'peak RSS MB':>12} {'ratio':>6}"
+        f"{'wall s':>8} {'event rows/s':>14} {'peak RSS MiB':>12} {'ratio':>6}"
     )
     print(header)
     print("-" * len(header), flush=True)
